@@ -1,0 +1,17 @@
+import { defineStage } from '../pipeline/stage.ts';
+import { oneOf, paramsOf } from '../pipeline/params.ts';
+
+export const aggregate = defineStage({
+  name: 'aggregate',
+  description: 'One row per UTC day: mean Weighted_Price, OHLC, volumes, VWAP',
+  module: import.meta.url,
+  params: paramsOf({
+    gaps: oneOf(['ffill', 'drop'], 'ffill', 'days with no trade: keep and carry the last price (ffill), or drop'),
+  }),
+  libraries: ['apache-arrow'],
+  inputs: () => [{ stage: 'ingest', file: 'minutes.arrow' }],
+  outputs: () => ['daily.arrow', 'report.json'],
+  async run() {
+    throw new Error('aggregate: not implemented yet');
+  },
+});

@@ -1,0 +1,22 @@
+import { defineStage } from '../pipeline/stage.ts';
+import { paramsOf } from '../pipeline/params.ts';
+
+export const evaluate = defineStage({
+  name: 'evaluate',
+  description: 'Predict the test days, compare with the persistence baseline, draw the charts',
+  module: import.meta.url,
+  params: paramsOf({}),
+  libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow', 'vega', 'vega-lite', '@resvg/resvg-js'],
+  inputs: () => [
+    { stage: 'split', file: 'test.arrow' },
+    { stage: 'scale', file: 'scaled.arrow' },
+    { stage: 'scale', file: 'scaler.json' },
+    { stage: 'train', file: 'model.json' },
+    { stage: 'train', file: 'weights.bin' },
+    { stage: 'train', file: 'history.json' },
+  ],
+  outputs: () => ['predictions.arrow', 'metrics.json', 'prediction.png', 'prediction.svg', 'loss.png', 'loss.svg'],
+  async run() {
+    throw new Error('evaluate: not implemented yet');
+  },
+});

@@ -1,0 +1,11 @@
+// The built-in stages, in pipeline order.
+import type { Stage } from '../pipeline/stage.ts';
+import { sample } from './sample.ts';
+import { ingest } from './ingest.ts';
+import { aggregate } from './aggregate.ts';
+import { scale } from './scale.ts';
+import { split } from './split.ts';
+import { train } from './train.ts';
+import { evaluate } from './evaluate.ts';
+
+export const stages: readonly Stage[] = [sample, ingest, aggregate, scale, split, train, evaluate] as Stage[];

@@ -1,0 +1,17 @@
+import { defineStage } from '../pipeline/stage.ts';
+import { paramsOf, text } from '../pipeline/params.ts';
+
+export const ingest = defineStage({
+  name: 'ingest',
+  description: 'Read and validate the minute CSV with DuckDB into an Arrow file',
+  module: import.meta.url,
+  params: paramsOf({
+    source: text('sample', '"sample" (the embedded sample) or a path to a Kaggle bitstampUSD 1-min CSV (.csv or .csv.gz)'),
+  }),
+  libraries: ['@duckdb/node-api', 'apache-arrow'],
+  inputs: (p) => (p.ingest?.source === 'sample' ? [{ stage: 'sample', file: 'minutes.csv' }] : [{ path: String(p.ingest?.source) }]),
+  outputs: () => ['minutes.arrow', 'report.json'],
+  async run() {
+    throw new Error('ingest: not implemented yet');
+  },
+});

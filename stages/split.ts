@@ -1,0 +1,18 @@
+import { defineStage } from '../pipeline/stage.ts';
+import { paramsOf, positiveInt } from '../pipeline/params.ts';
+
+export const split = defineStage({
+  name: 'split',
+  description: 'Supervised pairs (previous days -> day) and the train/test split',
+  module: import.meta.url,
+  params: paramsOf({
+    test_days: positiveInt(30, 'the last N target days form the test set'),
+    lookback: positiveInt(1, 'how many previous days are the features of one pair'),
+  }),
+  libraries: ['apache-arrow'],
+  inputs: () => [{ stage: 'scale', file: 'scaled.arrow' }],
+  outputs: () => ['train.arrow', 'test.arrow', 'report.json'],
+  async run() {
+    throw new Error('split: not implemented yet');
+  },
+});

@@ -1,0 +1,25 @@
+import { defineStage } from '../pipeline/stage.ts';
+import { flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber } from '../pipeline/params.ts';
+
+export const train = defineStage({
+  name: 'train',
+  description: 'Train the LSTM forecaster with TensorFlow.js',
+  module: import.meta.url,
+  params: paramsOf({
+    units: positiveInt(4, 'LSTM units per layer'),
+    layers: positiveInt(1, 'number of stacked LSTM layers'),
+    activation: oneOf(['sigmoid', 'tanh', 'relu', 'linear'], 'sigmoid', 'LSTM activation'),
+    dropout: fraction(0, 'dropout rate after each LSTM layer'),
+    epochs: positiveInt(30, 'training epochs'),
+    batch_size: positiveInt(5, 'mini-batch size'),
+    learning_rate: positiveNumber(0.001, 'Adam learning rate'),
+    shuffle: flag(true, 'shuffle the training pairs every epoch'),
+    seed: nonNegativeInt(42, 'seed of weight initialisation and shuffling'),
+  }),
+  libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node'],
+  inputs: () => [{ stage: 'split', file: 'train.arrow' }],
+  outputs: () => ['model.json', 'weights.bin', 'history.json', 'summary.txt', 'model.svg', 'model.png', 'report.json'],
+  async run() {
+    throw new Error('train: not implemented yet');
+  },
+});
