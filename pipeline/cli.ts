@@ -1,27 +1,27 @@
 // `pipeline` command line: yargs parses, each command in pipeline/commands/ does the work.
 import yargs from 'yargs';
 import type { Command, Io } from './commands/command.ts';
-import { runCommand } from './commands/run.ts';
-import { statusCommand } from './commands/status.ts';
-import { dagCommand } from './commands/dag.ts';
-import { gcCommand } from './commands/gc.ts';
-import { inspectCommand } from './commands/inspect.ts';
-import { queryCommand } from './commands/query.ts';
-import { metricsCommand } from './commands/metrics.ts';
-import { paramsCommand } from './commands/params.ts';
-import { reportCommand } from './commands/report.ts';
 
-const commands = [
-  runCommand,
-  statusCommand,
-  dagCommand,
-  gcCommand,
-  inspectCommand,
-  queryCommand,
-  metricsCommand,
-  paramsCommand,
-  reportCommand,
-] as unknown as readonly Command[];
+// Each command module is imported only when its command is asked for: some pull in DuckDB or Arrow at
+// load time, and `pipeline run` on an unchanged project should not pay for what `query` needs.
+const commands: Readonly<Record<string, () => Promise<unknown>>> = {
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+  dag: async () => (await import('./commands/dag.ts')).dagCommand,
+  gc: async () => (await import('./commands/gc.ts')).gcCommand,
+  inspect: async () => (await import('./commands/inspect.ts')).inspectCommand,
+  query: async () => (await import('./commands/query.ts')).queryCommand,
+  metrics: async () => (await import('./commands/metrics.ts')).metricsCommand,
+  params: async () => (await import('./commands/params.ts')).paramsCommand,
+  report: async () => (await import('./commands/report.ts')).reportCommand,
+};
+
+/** The named command alone; every command when none is named (help, usage errors, suggestions). */
+async function loadCommands(argv: readonly string[]): Promise<readonly Command[]> {
+  const name = argv.find((a) => !a.startsWith('-'));
+  const wanted = name !== undefined && name in commands ? [name] : Object.keys(commands);
+  return (await Promise.all(wanted.map((n) => commands[n]!()))) as readonly Command[];
+}
 
 export function defaultIo(): Io {
   return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
@@ -45,9 +45,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       if (error) throw error;
       usageError = message;
     });
-  for (const c of commands) {
-    cli.command(c.command as string, c.describe, (y) => c.builder(y), async (args) => {
-      exitCode = await c.run(args as Record<string, unknown>, io);
+  // The handler only records what to run: yargs reports strict-mode errors (an unknown option) after
+  // calling it, and a mistyped option must not start a run.
+  let pending: (() => Promise<number>) | undefined;
+  for (const c of await loadCommands(argv)) {
+    cli.command(c.command as string, c.describe, (y) => c.builder(y), (args) => {
+      pending = () => c.run(args as Record<string, unknown>, io);
     });
   }
   let helpShown = false;
@@ -61,5 +64,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.stderr.write(`pipeline: ${usageError}\nRun "pipeline --help" for the commands and options.\n`);
     return 2;
   }
-  return helpShown ? 0 : exitCode;
+  if (helpShown) return 0;
+  if (pending) exitCode = await pending();
+  return exitCode;
 }

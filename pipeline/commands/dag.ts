@@ -1,11 +1,46 @@
+import { ConfigError } from '../config.ts';
+import { artifactPath } from '../graph.ts';
+import { colorsFor } from '../logger.ts';
+import { loadProject } from '../project.ts';
 import { defineCommand } from './command.ts';
+import { reportConfigError } from './run.ts';
 
-export const dagCommand = defineCommand({
+interface DagArgs {
+  config?: string;
+  set?: string[];
+}
+
+export const dagCommand = defineCommand<DagArgs>({
   command: 'dag',
-  describe: 'dag (not implemented yet)',
-  builder: (y) => y,
-  async run(_args, io) {
-    io.stderr.write('pipeline dag: not implemented yet\n');
-    return 2;
+  describe: 'draw the stages and the artifacts flowing between them',
+  builder: (y) => y.option('set', { type: 'string', array: true, describe: 'as for run' }) as never,
+  async run(args, io) {
+    let project;
+    try {
+      project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
+    } catch (error) {
+      if (error instanceof ConfigError) return reportConfigError(error, io);
+      throw error;
+    }
+    const c = colorsFor(io.stdout, io.env);
+    const { order, nodes } = project.graph;
+    const width = Math.max(...order.map((n) => n.length));
+    const lines: string[] = [];
+    order.forEach((name, i) => {
+      const node = nodes.get(name)!;
+      const readers = order.filter((other) => nodes.get(other)!.upstream.includes(name));
+      lines.push(`${c.bold(name.padEnd(width))}  ${c.dim(node.stage.description)}`);
+      for (const input of node.inputs) {
+        lines.push(`  ◀ ${input.path}${input.kind === 'artifact' ? c.dim(`  (from ${input.stage})`) : ''}`);
+      }
+      for (const file of node.outputs) {
+        const path = artifactPath(name, file);
+        const by = readers.filter((r) => nodes.get(r)!.inputs.some((inp) => inp.path === path));
+        lines.push(`  ▶ ${path}${by.length > 0 ? c.dim(`  (to ${by.join(', ')})`) : ''}`);
+      }
+      if (i < order.length - 1) lines.push('  │', '  ▼');
+    });
+    io.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
   },
 });

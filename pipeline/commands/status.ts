@@ -1,11 +1,39 @@
+import { ConfigError } from '../config.ts';
+import { colorsFor } from '../logger.ts';
+import { loadProject } from '../project.ts';
+import { stageStatuses } from '../status.ts';
 import { defineCommand } from './command.ts';
+import { reportConfigError } from './run.ts';
 
-export const statusCommand = defineCommand({
+interface StatusArgs {
+  config?: string;
+  set?: string[];
+  json?: boolean;
+}
+
+export const statusCommand = defineCommand<StatusArgs>({
   command: 'status',
-  describe: 'status (not implemented yet)',
-  builder: (y) => y,
-  async run(_args, io) {
-    io.stderr.write('pipeline status: not implemented yet\n');
-    return 2;
+  describe: 'every stage fresh or stale, with the reason in words',
+  builder: (y) =>
+    y
+      .option('set', { type: 'string', array: true, describe: 'as for run: see what an override would make stale' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' }) as never,
+  async run(args, io) {
+    try {
+      const project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
+      const statuses = await stageStatuses(project);
+      if (args.json) {
+        io.stdout.write(`${JSON.stringify({ stages: statuses }, null, 2)}\n`);
+        return 0;
+      }
+      const c = colorsFor(io.stdout, io.env);
+      for (const s of statuses) {
+        io.stdout.write(`${s.stage}: ${s.fresh ? c.green('fresh') : c.yellow(s.reasons.join('; '))}\n`);
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof ConfigError) return reportConfigError(error, io);
+      throw error;
+    }
   },
 });

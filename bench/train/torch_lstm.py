@@ -1,0 +1,115 @@
+"""PyTorch peer of the train stage, for bench/train.ts: the notebook's model with Keras' initialisers.
+
+LSTM(units, activation) -> Dense(1), Adam(lr, eps=1e-7 as Keras), MSE, shuffled mini-batches.
+`--cell keras` is a hand-written cell with the model's activation (sigmoid by default; torch's nn.LSTM
+hard-codes tanh); `--cell nn` is torch's fused nn.LSTM (tanh), the fastest thing torch offers for it.
+Reads a CSV with columns x1..xL,y (scaled); prints one JSON line with the timings and final loss.
+"""
+import argparse
+import json
+import time
+
+t0 = time.perf_counter()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import_seconds = time.perf_counter() - t0
+
+
+class KerasLSTM(nn.Module):
+    def __init__(self, units, activation):
+        super().__init__()
+        self.units = units
+        self.kernel = nn.Parameter(torch.empty(1, 4 * units))
+        self.recurrent = nn.Parameter(torch.empty(units, 4 * units))
+        self.bias = nn.Parameter(torch.zeros(4 * units))
+        nn.init.xavier_uniform_(self.kernel)
+        nn.init.orthogonal_(self.recurrent)
+        with torch.no_grad():
+            self.bias[units : 2 * units] = 1.0  # unit_forget_bias
+        self.act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z}[activation]
+
+    def forward(self, x):  # x: [batch, steps, 1]
+        b = x.shape[0]
+        h = x.new_zeros(b, self.units)
+        c = x.new_zeros(b, self.units)
+        for t in range(x.shape[1]):
+            z = x[:, t, :] @ self.kernel + h @ self.recurrent + self.bias
+            i, f, g, o = z.chunk(4, 1)
+            i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+            c = f * c + i * self.act(g)
+            h = o * self.act(c)
+        return h
+
+
+class NnLSTM(nn.Module):
+    def __init__(self, units):
+        super().__init__()
+        self.lstm = nn.LSTM(1, units, batch_first=True)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return out[:, -1, :]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--csv", required=True)
+    p.add_argument("--units", type=int, default=4)
+    p.add_argument("--activation", default="sigmoid")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch", type=int, default=5)
+    p.add_argument("--lr", type=float, default=0.001)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--cell", choices=["keras", "nn"], default="keras")
+    p.add_argument("--test", help="CSV of test pairs (x1..xL,y) to predict after training")
+    a = p.parse_args()
+
+    torch.manual_seed(a.seed)
+    data = np.loadtxt(a.csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
+    y = torch.from_numpy(data[:, -1:]).contiguous()
+    rnn = KerasLSTM(a.units, a.activation) if a.cell == "keras" else NnLSTM(a.units)
+    dense = nn.Linear(a.units, 1)
+    nn.init.xavier_uniform_(dense.weight)
+    nn.init.zeros_(dense.bias)
+    model = nn.Sequential(rnn, dense)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, eps=1e-7)
+    loss_fn = nn.MSELoss()
+    n = x.shape[0]
+
+    start = time.perf_counter()
+    history = []
+    for _ in range(a.epochs):
+        order = torch.randperm(n)
+        total = 0.0
+        for s in range(0, n, a.batch):
+            idx = order[s : s + a.batch]
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        history.append(total / n)
+    seconds = time.perf_counter() - start
+    predictions = None
+    if a.test:
+        test = np.loadtxt(a.test, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+        with torch.no_grad():
+            predictions = model(torch.from_numpy(test[:, :-1]).unsqueeze(-1)).squeeze(-1).tolist()
+    print(json.dumps({
+        "cell": a.cell,
+        "rows": n,
+        "epochs": a.epochs,
+        "train_seconds": seconds,
+        "import_seconds": import_seconds,
+        "final_loss": history[-1],
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "test_predictions": predictions,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+// Fresh or stale, and why in words. A stage is fresh iff its fingerprint equals the locked one and
+// every declared output exists with the locked size and hash.
+import { join } from 'node:path';
+import { formatValue } from './config.ts';
+import {
+  codeHash,
+  effectiveParams,
+  fingerprintData,
+  fingerprintOf,
+  libraryVersions,
+  type Fingerprint,
+  type FingerprintData,
+} from './fingerprint.ts';
+import { artifactPath, type StageNode } from './graph.ts';
+import { StatCache, type Sha256 } from './hash.ts';
+import { readLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
+import type { Project } from './project.ts';
+
+export interface StageStatus {
+  readonly stage: string;
+  readonly fresh: boolean;
+  readonly reasons: string[];
+}
+
+export interface StageCheck {
+  readonly stage: string;
+  /** Undefined when an input is missing (the stage cannot run, so it has no fingerprint). */
+  readonly fingerprint?: Fingerprint;
+  readonly data?: FingerprintData;
+  /** Inputs that do not exist, by path. */
+  readonly missing: readonly string[];
+  /** Fingerprint matches the lock and the outputs are intact. */
+  readonly fresh: boolean;
+  /** Why not (empty when fresh), not counting upstream stages. */
+  readonly reasons: string[];
+  /** Current size and hash of each declared output that exists, by path. */
+  readonly outputs: Readonly<Record<string, LockedOutput>>;
+}
+
+export function statCacheFile(artifactsDir: string): string {
+  return join(artifactsDir, '.cache', 'stat.json');
+}
+
+function formatParam(value: unknown): string {
+  if (value === undefined) return 'unset';
+  return typeof value === 'string' && /^[\w./:-]+$/.test(value) ? value : formatValue(value);
+}
+
+function changedKeys(
+  before: Readonly<Record<string, unknown>>,
+  after: Readonly<Record<string, unknown>>,
+): string[] {
+  const keys = [...new Set([...Object.keys(after), ...Object.keys(before)])].sort();
+  return keys
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => `${k} ${formatParam(before[k])} → ${formatParam(after[k])}`);
+}
+
+/** Compares one stage's current state with its lock entry. */
+export async function checkStage(
+  project: Project,
+  node: StageNode,
+  entry: LockEntry | undefined,
+  stat: StatCache,
+): Promise<StageCheck> {
+  const name = node.stage.name;
+  const inputs: Record<string, Sha256> = {};
+  const missing: string[] = [];
+  for (const input of node.inputs) {
+    const hash = await stat.hash(input.abs);
+    if (hash === undefined) missing.push(input.path);
+    else inputs[input.path] = hash;
+  }
+  const outputs: Record<string, LockedOutput> = {};
+  for (const file of node.outputs) {
+    const state = await stat.state(join(project.artifactsDir, name, file));
+    if (state) outputs[artifactPath(name, file)] = state;
+  }
+  let data: FingerprintData | undefined;
+  let fingerprint: Fingerprint | undefined;
+  if (missing.length === 0) {
+    data = fingerprintData({
+      stage: name,
+      code: await codeHash(node.stage.module),
+      params: effectiveParams(node.stage, project.params),
+      inputs,
+      libraries: libraryVersions(node.stage.module, node.stage.libraries ?? []),
+    });
+    fingerprint = fingerprintOf(data);
+  }
+  if (!entry) return { stage: name, fingerprint, data, missing, fresh: false, reasons: ['never run'], outputs };
+
+  const reasons: string[] = [];
+  const code = data?.code ?? (await codeHash(node.stage.module));
+  if (code !== entry.code) reasons.push('code changed');
+  const params = changedKeys(entry.params, data?.params ?? effectiveParams(node.stage, project.params));
+  if (params.length > 0) reasons.push(`params changed (${params.join(', ')})`);
+  const libraries = changedKeys(entry.libraries, data?.libraries ?? libraryVersions(node.stage.module, node.stage.libraries ?? []));
+  for (const change of libraries) reasons.push(`library changed (${change})`);
+  for (const input of node.inputs) {
+    if (missing.includes(input.path)) reasons.push(`input missing (${input.path})`);
+    else if (entry.inputs[input.path] !== inputs[input.path]) reasons.push(`input changed (${input.path})`);
+  }
+  for (const path of Object.keys(entry.inputs)) {
+    if (!node.inputs.some((i) => i.path === path)) reasons.push(`input removed (${path})`);
+  }
+  if (reasons.length === 0 && fingerprint !== entry.fingerprint) reasons.push('fingerprint changed');
+  for (const file of node.outputs) {
+    const path = artifactPath(name, file);
+    const locked = entry.outputs[path];
+    const current = outputs[path];
+    if (!current) reasons.push(`output missing (${path})`);
+    else if (!locked) reasons.push(`output not recorded (${path})`);
+    else if (locked.size !== current.size || locked.hash !== current.hash) reasons.push(`output modified (${path})`);
+  }
+  return { stage: name, fingerprint, data, missing, fresh: reasons.length === 0, reasons, outputs };
+}
+
+/** Every active stage, in order: fresh or stale, with the reasons. Reads only; takes no lock. */
+export async function stageStatuses(project: Project, lock?: Lock): Promise<StageStatus[]> {
+  const locked = lock ?? (await readLock(project.root));
+  const stat = await StatCache.open(statCacheFile(project.artifactsDir));
+  const stale = new Set<string>();
+  const out: StageStatus[] = [];
+  for (const name of project.graph.order) {
+    const node = project.graph.nodes.get(name)!;
+    const check = await checkStage(project, node, locked?.stages[name], stat);
+    const reasons = [...check.reasons];
+    const staleUpstream = node.upstream.filter((u) => stale.has(u));
+    if (staleUpstream.length > 0 && !reasons.includes('never run')) reasons.push(`upstream stale (${staleUpstream.join(', ')})`);
+    if (reasons.length > 0) stale.add(name);
+    out.push({ stage: name, fresh: reasons.length === 0, reasons });
+  }
+  await stat.save().catch(() => {});
+  return out;
+}

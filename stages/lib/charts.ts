@@ -1,0 +1,111 @@
+// The evaluation charts as Vega-Lite specs, compiled to Vega and rendered headless to SVG
+// (renderer 'none': no DOM, no canvas), then to PNG by resvg.
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { SANS, svgToPng } from './render.ts';
+
+export interface Chart {
+  readonly svg: string;
+  readonly png: Uint8Array;
+}
+
+export interface PredictionPoint {
+  /** The day predicted, YYYY-MM-DD (UTC). */
+  readonly date: string;
+  readonly real: number;
+  readonly predicted: number;
+  readonly persistence: number;
+}
+
+const SERIES = ['real', 'predicted', 'persistence (yesterday)'] as const;
+
+const config = {
+  font: SANS,
+  title: { fontSize: 16 },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+};
+
+/** Vega's and Vega-Lite's messages go to `warn` (stages never print); a failed render still rejects. */
+function loggerTo(warn: (message: string) => void): vega.LoggerInterface {
+  const logger: vega.LoggerInterface = {
+    level: () => vega.Warn,
+    error: (...args: unknown[]) => {
+      warn(`error: ${args.map(String).join(' ')}`);
+      return logger;
+    },
+    warn: (...args: unknown[]) => {
+      warn(args.map(String).join(' '));
+      return logger;
+    },
+    info: () => logger,
+    debug: () => logger,
+  };
+  return logger;
+}
+
+export async function renderSpec(spec: TopLevelSpec, warn: (message: string) => void = () => {}): Promise<Chart> {
+  const logger = loggerTo(warn);
+  const compiled = compile(spec, { logger }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger });
+  try {
+    const svg = await view.toSVG();
+    return { svg, png: svgToPng(svg) };
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Real vs predicted USD by date; each prediction sits on the day it predicts. */
+export function predictionSpec(points: readonly PredictionPoint[]): TopLevelSpec {
+  const values = points.flatMap((p) => [
+    { date: p.date, series: SERIES[0], usd: p.real },
+    { date: p.date, series: SERIES[1], usd: p.predicted },
+    { date: p.date, series: SERIES[2], usd: p.persistence },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'BTC Price Prediction',
+    width: 720,
+    height: 360,
+    background: 'white',
+    config,
+    data: { values },
+    mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 },
+    encoding: {
+      // UTC scale: the axis shows the dates as stored, whatever the machine's time zone.
+      x: { field: 'date', type: 'temporal', scale: { type: 'utc' }, title: 'Date (UTC)', axis: { format: '%Y-%m-%d', labelAngle: -40 } },
+      y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: [...SERIES], range: ['#1f4e9c', '#e4572e', '#a0a0a0'] },
+        legend: { orient: 'top-left', labelLimit: 320 },
+      },
+      strokeDash: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 4]] },
+      },
+    },
+  };
+}
+
+export function lossSpec(loss: readonly number[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Training loss (MSE on scaled prices)',
+    width: 560,
+    height: 300,
+    background: 'white',
+    config,
+    data: { values: loss.map((value, i) => ({ epoch: i + 1, loss: value })) },
+    mark: { type: 'line', point: { size: 30 }, color: '#1f4e9c' },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { domainMin: 1 } },
+      y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { type: 'log' } },
+    },
+  };
+}

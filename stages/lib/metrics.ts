@@ -1,0 +1,42 @@
+// Forecast error measures, computed the same way for the model and for the persistence baseline.
+
+export interface ForecastMetrics {
+  /** Root mean squared error, USD. */
+  readonly rmse: number;
+  /** Mean absolute error, USD. */
+  readonly mae: number;
+  /** Mean absolute percentage error, in percent (3.2 means 3.2 %). */
+  readonly mape: number;
+  /**
+   * Share of days (0..1) where the forecast moves in the direction the price moved:
+   * sign(forecast - previous real) == sign(real - previous real). A "no change" forecast (persistence)
+   * has sign 0, so it scores only on days whose price did not change at all.
+   */
+  readonly directional_accuracy: number;
+}
+
+export function forecastMetrics(real: ArrayLike<number>, forecast: ArrayLike<number>, previous: ArrayLike<number>): ForecastMetrics {
+  const n = real.length;
+  if (n === 0) throw new Error('no days to score');
+  if (forecast.length !== n || previous.length !== n) {
+    throw new Error(`expected ${n} forecasts and previous prices, got ${forecast.length} and ${previous.length}`);
+  }
+  let squared = 0;
+  let absolute = 0;
+  let percent = 0;
+  let sameDirection = 0;
+  for (let i = 0; i < n; i++) {
+    const r = real[i]!;
+    const e = forecast[i]! - r;
+    squared += e * e;
+    absolute += Math.abs(e);
+    percent += Math.abs(e / r);
+    if (Math.sign(forecast[i]! - previous[i]!) === Math.sign(r - previous[i]!)) sameDirection++;
+  }
+  return {
+    rmse: Math.sqrt(squared / n),
+    mae: absolute / n,
+    mape: (100 * percent) / n,
+    directional_accuracy: sameDirection / n,
+  };
+}

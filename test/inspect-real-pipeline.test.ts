@@ -1,0 +1,119 @@
+// The inspecting commands on a real, finished pipeline: the runner and the real stages on a tiny
+// configuration (70 days, 10 test days, 2 epochs). Expected figures are recomputed here from the
+// Arrow files with apache-arrow, never taken from the commands' own output.
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pipeline-inspect-real-'));
+  await mkdir(join(root, 'data'));
+  await copyFile(join(repo, 'data', 'btc-usd-daily.csv'), join(root, 'data', 'btc-usd-daily.csv'));
+  const config = (await readFile(join(repo, 'pipeline.yaml'), 'utf8'))
+    .replace(/days: 0, seed: 7/, 'days: 70, seed: 7')
+    .replace(/test_days: 30/, 'test_days: 10')
+    .replace(/epochs: 30/, 'epochs: 2');
+  expect(config).toMatch(/days: 70[\s\S]*test_days: 10[\s\S]*epochs: 2/);
+  await writeFile(join(root, 'pipeline.yaml'), config);
+  const run = await runCli(['run'], root);
+  if (run.code !== 0) throw new Error(`pipeline run failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
+}, 120_000);
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+async function arrow(path: string) {
+  return tableFromIPC(await readFile(join(root, 'artifacts', path)));
+}
+
+function numbers(table: Awaited<ReturnType<typeof arrow>>, name: string): number[] {
+  return [...table.getChild(name)!].map((v) => Number(v));
+}
+
+describe('inspect, query and metrics after a real run', () => {
+  test('every artifact is listed fresh, with the row counts of the files', async () => {
+    const listed = JSON.parse((await runCli(['inspect', '--json'], root)).stdout) as { stage: string; file: string; rows: number | null; fresh: boolean; exists: boolean }[];
+    expect(listed.every((a) => a.exists && a.fresh)).toBe(true);
+    const daily = await arrow('aggregate/daily.arrow');
+    expect(listed.find((a) => a.file === 'daily.arrow')!.rows).toBe(daily.numRows);
+    expect(daily.numRows).toBe(70);
+    const minutes = await arrow('ingest/minutes.arrow');
+    expect(listed.find((a) => a.file === 'minutes.arrow')!.rows).toBe(minutes.numRows);
+  });
+
+  test('inspect aggregate/daily agrees with a mean computed from the file', async () => {
+    const detail = JSON.parse((await runCli(['inspect', 'aggregate/daily', '--json'], root)).stdout) as {
+      stats: { name: string; min: number; max: number; mean: number; nulls: number }[];
+    };
+    const prices = numbers(await arrow('aggregate/daily.arrow'), 'price');
+    const price = detail.stats.find((s) => s.name === 'price')!;
+    expect(price.min).toBe(Math.min(...prices));
+    expect(price.max).toBe(Math.max(...prices));
+    expect(price.mean).toBeCloseTo(prices.reduce((a, b) => a + b, 0) / prices.length, 6);
+  });
+
+  test('SQL over the minutes reproduces the daily mean price per UTC day', async () => {
+    const { code, stdout } = await runCli(
+      [
+        'query',
+        `SELECT d.date, d.price, m.mean_price
+           FROM aggregate.daily d
+           JOIN (SELECT CAST(timestamp AS DATE) AS date, avg(weighted_price) AS mean_price FROM ingest.minutes GROUP BY 1) m USING (date)
+          ORDER BY d.date`,
+        '--json',
+      ],
+      root,
+    );
+    expect(code).toBe(0);
+    const rows = JSON.parse(stdout) as { date: string; price: number; mean_price: number }[];
+    expect(rows).toHaveLength(70);
+    for (const row of rows) expect(row.mean_price).toBeCloseTo(row.price, 6);
+  });
+
+  test('metrics shows the RMSE of the predictions file for model and persistence', async () => {
+    const predictions = await arrow('evaluate/predictions.arrow');
+    const real = numbers(predictions, 'real');
+    const rmse = (forecast: number[]) => Math.sqrt(forecast.reduce((s, f, i) => s + (f - real[i]!) ** 2, 0) / real.length);
+    const { metrics } = JSON.parse((await runCli(['metrics', '--json'], root)).stdout) as {
+      metrics: { model: { rmse: number }; persistence: { rmse: number }; rmse_ratio: number };
+    };
+    expect(metrics.model.rmse).toBeCloseTo(rmse(numbers(predictions, 'predicted')), 6);
+    expect(metrics.persistence.rmse).toBeCloseTo(rmse(numbers(predictions, 'persistence')), 6);
+    const csv = (await runCli(['metrics', '--csv'], root)).stdout;
+    expect(csv).toContain(`rmse,${metrics.model.rmse},${metrics.persistence.rmse},`);
+  });
+
+  test('after a config edit, the affected artifacts say they are stale and why', async () => {
+    const config = join(root, 'pipeline.yaml');
+    const before = await readFile(config, 'utf8');
+    await writeFile(config, before.replace('epochs: 2', 'epochs: 3'));
+    try {
+      const { code, stderr, stdout } = await runCli(['inspect', 'train/history', '--json'], root);
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/^warning: train is stale \(.*epochs 2 → 3.*\)/);
+      expect(JSON.parse(stdout)).toMatchObject({ fresh: false });
+      const daily = JSON.parse((await runCli(['inspect', 'aggregate/daily', '--json'], root)).stdout) as { fresh: boolean };
+      expect(daily.fresh).toBe(true);
+      const params = JSON.parse((await runCli(['params', 'diff', '--json'], root)).stdout) as { diff: unknown[] };
+      expect(params.diff).toEqual([{ key: 'train.epochs', old: 2, new: 3, change: 1 }]);
+    } finally {
+      await writeFile(config, before);
+    }
+  });
+
+  test('the report of a real run carries its timings and both charts', async () => {
+    expect((await runCli(['report'], root)).code).toBe(0);
+    const html = await readFile(join(root, 'artifacts', 'report.html'), 'utf8');
+    expect(html).toMatch(/<p id="fresh-banner">/);
+    expect(html.match(/<img class="chart"/g)).toHaveLength(2);
+    const lock = await readFile(join(root, 'pipeline.lock'), 'utf8');
+    const trainDuration = /\n  train:[\s\S]*?\n    duration: ([\d.e-]+)/.exec(lock)?.[1];
+    expect(trainDuration).toBeDefined();
+    expect(html).toMatch(new RegExp(`<td>train</td><td class="num">${Number(Number(trainDuration).toFixed(2))}</td>`));
+  });
+});

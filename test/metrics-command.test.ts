@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { makeFixture, type Fixture } from './helpers/artifactFixture.ts';
+import { runCli } from './helpers/cli.ts';
+
+let fixture: Fixture;
+beforeAll(async () => {
+  fixture = await makeFixture();
+});
+afterAll(() => fixture.cleanup());
+
+describe('pipeline metrics', () => {
+  test('shows the model beside the persistence baseline, then the ratio', async () => {
+    const { code, stdout } = await runCli(['metrics', '--csv'], fixture.root);
+    expect(code).toBe(0);
+    const m = fixture.metrics;
+    expect(stdout).toBe(
+      [
+        'metric,model,persistence,unit',
+        `rmse,${m.model.rmse},${m.persistence.rmse},USD`,
+        `mae,${m.model.mae},${m.persistence.mae},USD`,
+        `mape,${m.model.mape},${m.persistence.mape},percent`,
+        `directional_accuracy,${m.model.directional_accuracy},${m.persistence.directional_accuracy},`,
+        `rmse_ratio,${m.rmse_ratio},,`,
+      ].join('\n') + '\n',
+    );
+  });
+
+  test('units go into their own column and notes stay out of the table', async () => {
+    const { stdout } = await runCli(['metrics', '--json'], fixture.root);
+    expect(JSON.parse(stdout).metrics.notes.rmse_ratio).toMatch(/below 1/);
+    const table = (await runCli(['metrics'], fixture.root)).stdout;
+    expect(table).not.toMatch(/notes|below 1/);
+  });
+
+  test('--json carries the metrics and whether evaluate is fresh', async () => {
+    const { code, stdout, stderr } = await runCli(['metrics', '--json'], fixture.root);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ path: 'artifacts/evaluate/metrics.json', fresh: false, metrics: fixture.metrics });
+    expect(stderr).toMatch(/^warning: evaluate is stale/);
+  });
+
+  test('the terminal table aligns the figures', async () => {
+    const { stdout } = await runCli(['metrics'], fixture.root);
+    expect(stdout.split('\n')[0]).toMatch(/^metric\s+model\s+persistence\s+unit$/);
+    expect(stdout).toMatch(/^rmse\s+61\.25\s+100\s+USD$/m);
+  });
+});

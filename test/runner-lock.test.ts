@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { formatLock, parseLock, readLock } from '../pipeline/lock.ts';
+import { Rig } from './rig.ts';
+
+let rig: Rig;
+beforeEach(async () => {
+  rig = await Rig.chain();
+  await rig.run();
+});
+afterEach(async () => {
+  await rig.cleanup();
+});
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+test('pipeline.lock records params, input and output hashes with sizes, in pipeline order', async () => {
+  const text = await rig.read('pipeline.lock');
+  const doc = parse(text) as { version: number; stages: Record<string, Record<string, unknown>> };
+  expect(doc.version).toBe(1);
+  expect(Object.keys(doc.stages)).toEqual(['a', 'b', 'c']);
+  const b = doc.stages.b!;
+  expect(Object.keys(b)).toEqual(['fingerprint', 'code', 'params', 'libraries', 'inputs', 'outputs', 'duration', 'finished']);
+  expect(b.params).toEqual({ times: 2 });
+  expect(b.inputs).toEqual({ 'artifacts/a/out.txt': sha('HELLO') });
+  expect(b.outputs).toEqual({ 'artifacts/b/out.txt': { size: 10, hash: sha('HELLOHELLO') } });
+  expect(doc.stages.a!.inputs).toEqual({ 'data/in.txt': sha('hello\n') });
+  expect(typeof b.duration).toBe('number');
+  expect(String(b.finished)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  // The code hash covers the module and its relative imports; the fake imports pipeline/params.ts by
+  // absolute URL, so b.ts is the only file: sha256 of the canonical JSON {"b.ts": sha256(source)}.
+  const source = await readFile(rig.path('stages/b.ts'), 'utf8');
+  expect(b.code).toBe(sha(JSON.stringify({ 'b.ts': sha(source) })));
+});
+
+test('the lock text is stable: a no-op run leaves it byte for byte unchanged', async () => {
+  const before = await rig.read('pipeline.lock');
+  await rig.run();
+  expect(await rig.read('pipeline.lock')).toBe(before);
+  expect(formatLock((await readLock(rig.root))!, ['a', 'b', 'c'])).toBe(before);
+});
+
+test('parseLock rejects a damaged lock with a message saying what to do', () => {
+  expect(() => parseLock('version: 1\nstages:\n  a:\n    fingerprint: xyz\n')).toThrow(
+    /^pipeline\.lock: stages\.a\.fingerprint must be a 64-digit hex sha256; delete pipeline\.lock to start afresh$/,
+  );
+  expect(parseLock('version: 1\nstages:\n')).toEqual({ version: 1, stages: {} });
+});
