@@ -1,30 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { defineStage } from '../pipeline/stage.ts';
 import { paramsOf } from '../pipeline/params.ts';
-
-const Scaler = z.object({ min: z.number(), max: z.number(), fit_from: z.string(), fit_to: z.string() }).refine((s) => s.max > s.min, {
-  message: '"max" must be greater than "min"',
-});
-const History = z.object({ loss: z.array(z.number()) });
-
-// The split copies scaled values, so a pair's inputs equal scaled.arrow's values up to float noise.
-const SAME_SCALED = 1e-9;
-
-async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not readable JSON (${(error as Error).message})`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: ${issue.path.length > 0 ? `key "${issue.path.join('.')}": ` : ''}${issue.message}`);
-  }
-  return parsed.data;
-}
 
 export const evaluate = defineStage({
   name: 'evaluate',
@@ -42,110 +17,9 @@ export const evaluate = defineStage({
   ],
   outputs: () => ['predictions.arrow', 'metrics.json', 'prediction.png', 'prediction.svg', 'loss.png', 'loss.svg'],
   async run(ctx) {
-    // tfjs, arrow, vega and resvg load here rather than at import, so `pipeline status` and a no-op run
-    // never pay for them.
-    const [{ DateDay, Float64, Table, makeData, makeVector, tableToIPC }, { loadTf }, { predict }, { loadModel }, { isoDay, readDailyPrices, readPairs }, { forecastMetrics }, { lossSpec, predictionSpec, renderSpec }] =
-      await Promise.all([
-        import('apache-arrow'),
-        import('./lib/tf.ts'),
-        import('./lib/model.ts'),
-        import('./lib/model-files.ts'),
-        import('./lib/pairs.ts'),
-        import('./lib/metrics.ts'),
-        import('./lib/charts.ts'),
-      ]);
-    // Backend selection (and the quiet CPU fallback) before the model is loaded.
-    await loadTf();
-    const testPath = ctx.input('split', 'test.arrow');
-    const dailyPath = ctx.input('scale', 'scaled.arrow');
-    const test = await readPairs(testPath);
-    const daily = await readDailyPrices(dailyPath);
-    const scaler = await readJson(ctx.input('scale', 'scaler.json'), Scaler);
-    const history = await readJson(ctx.input('train', 'history.json'), History);
-    const n = test.rows;
-    if (n === 0) throw new Error(`${testPath}: no test pairs`);
-
-    // The notebook's protocol: every test day is predicted from the real previous day(s).
-    const modelPath = ctx.input('train', 'model.json');
-    const model = await loadModel(modelPath);
-    let scaledPredictions: Float64Array;
-    try {
-      const modelLookback = model.inputs[0]!.shape[1];
-      if (modelLookback !== test.lookback) {
-        throw new Error(`${modelPath}: the model takes ${String(modelLookback)} days per input, ${testPath} has ${test.lookback} (x1..x${test.lookback})`);
-      }
-      scaledPredictions = predict(model, test.x, n, test.lookback);
-    } finally {
-      model.dispose();
-    }
-
-    const rowOfDay = new Map<number, number>();
-    daily.days.forEach((day, i) => rowOfDay.set(day, i));
-    const span = scaler.max - scaler.min;
-    const real = new Float64Array(n);
-    const predicted = new Float64Array(n);
-    const persistence = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const day = test.days[i]!;
-      const row = rowOfDay.get(day);
-      if (row === undefined || row === 0) {
-        throw new Error(`${testPath}: row ${i + 1}: ${isoDay(day)} ${row === 0 ? 'has no previous day' : 'is not a day'} in ${dailyPath}`);
-      }
-      const xLast = test.x[i * test.lookback + test.lookback - 1]!;
-      if (Math.abs(daily.scaled[row - 1]! - xLast) > SAME_SCALED || Math.abs(daily.scaled[row]! - test.y[i]!) > SAME_SCALED) {
-        throw new Error(`${testPath}: row ${i + 1} (${isoDay(day)}): x${test.lookback} and y should equal ${dailyPath}'s scaled prices of ${isoDay(daily.days[row - 1]!)} and ${isoDay(day)}`);
-      }
-      real[i] = daily.price[row]!;
-      persistence[i] = daily.price[row - 1]!;
-      predicted[i] = scaledPredictions[i]! * span + scaler.min;
-    }
-
-    const table = new Table({
-      date: makeVector(makeData({ type: new DateDay(), length: n, data: Int32Array.from(test.days) })),
-      real: makeVector(makeData({ type: new Float64(), length: n, data: real })),
-      predicted: makeVector(makeData({ type: new Float64(), length: n, data: predicted })),
-      persistence: makeVector(makeData({ type: new Float64(), length: n, data: persistence })),
-    });
-    await writeFile(ctx.output('predictions.arrow'), tableToIPC(table, 'file'));
-
-    const modelMetrics = forecastMetrics(real, predicted, persistence);
-    const persistenceMetrics = forecastMetrics(real, persistence, persistence);
-    const rmseRatio = modelMetrics.rmse / persistenceMetrics.rmse;
-    const metrics = {
-      days: n,
-      from: isoDay(test.days[0]!),
-      to: isoDay(test.days[n - 1]!),
-      model: modelMetrics,
-      persistence: persistenceMetrics,
-      rmse_ratio: rmseRatio,
-      beats_persistence: rmseRatio < 1,
-      units: { rmse: 'USD', mae: 'USD', mape: 'percent', directional_accuracy: 'share of days, 0..1' },
-      notes: {
-        persistence: 'the naive forecast: tomorrow = today (the real price of the day before)',
-        rmse_ratio: 'model rmse / persistence rmse; below 1 beats the naive forecast',
-        directional_accuracy:
-          'share of days where sign(forecast - previous real) == sign(real - previous real); persistence forecasts no change, so it scores only on days whose price did not move',
-      },
-    };
-    await writeFile(ctx.output('metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-
-    const points = Array.from({ length: n }, (_, i) => ({
-      date: isoDay(test.days[i]!),
-      real: real[i]!,
-      predicted: predicted[i]!,
-      persistence: persistence[i]!,
-    }));
-    const chartWarning = (message: string) => ctx.info(`chart: ${message}`);
-    const prediction = await renderSpec(predictionSpec(points), chartWarning);
-    await writeFile(ctx.output('prediction.svg'), prediction.svg);
-    await writeFile(ctx.output('prediction.png'), prediction.png);
-    const loss = await renderSpec(lossSpec(history.loss), chartWarning);
-    await writeFile(ctx.output('loss.svg'), loss.svg);
-    await writeFile(ctx.output('loss.png'), loss.png);
-
-    ctx.info(
-      `${n} test days: model RMSE ${modelMetrics.rmse.toFixed(2)} USD, persistence ${persistenceMetrics.rmse.toFixed(2)} USD, ratio ${rmseRatio.toFixed(3)}` +
-        (rmseRatio < 1 ? '' : ' (does not beat "tomorrow = today")'),
-    );
+    // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a
+    // no-op run never pay for tfjs, Arrow or the chart renderers.
+    const { run } = await import('./run/evaluate.ts');
+    await run(ctx);
   },
 });

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { defineStage } from '../pipeline/stage.ts';
 import { flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber } from '../pipeline/params.ts';
 
@@ -21,77 +20,9 @@ export const train = defineStage({
   inputs: () => [{ stage: 'split', file: 'train.arrow' }],
   outputs: () => ['model.json', 'weights.bin', 'history.json', 'summary.txt', 'model.svg', 'model.png', 'report.json'],
   async run(ctx) {
-    const started = performance.now();
-    // tfjs, resvg and arrow load here rather than at import, so `pipeline status` and a no-op run never
-    // pay for them.
-    const [{ loadTf }, { buildModel, readWeights, summaryText, writeWeights }, { saveModel }, { modelDiagram }, { readPairs }, { trainFused }] =
-      await Promise.all([
-        import('./lib/tf.ts'),
-        import('./lib/model.ts'),
-        import('./lib/model-files.ts'),
-        import('./lib/diagram.ts'),
-        import('./lib/pairs.ts'),
-        import('./lib/trainer.ts'),
-      ]);
-    const p = ctx.params;
-    const { backend, version } = await loadTf();
-    const pairs = await readPairs(ctx.input('split', 'train.arrow'));
-    if (pairs.rows === 0) throw new Error(`${ctx.input('split', 'train.arrow')}: no training pairs`);
-    const spec = {
-      lookback: pairs.lookback,
-      units: p.units,
-      layers: p.layers,
-      activation: p.activation,
-      dropout: p.dropout,
-      seed: p.seed,
-    };
-    const model = buildModel(spec);
-    try {
-      // tfjs' seeded initialisers give the starting weights; the fused loop trains a copy of them.
-      const theta = readWeights(model, spec);
-      ctx.progress({ done: 0, total: p.epochs, label: 'epoch' });
-      const trainStarted = performance.now();
-      const result = await trainFused(spec, theta, pairs, {
-        epochs: p.epochs,
-        batchSize: p.batch_size,
-        learningRate: p.learning_rate,
-        shuffle: p.shuffle,
-        seed: p.seed,
-        signal: ctx.signal,
-        onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total: p.epochs, label: `loss ${loss.toPrecision(3)}` }),
-      });
-      const trainSeconds = (performance.now() - trainStarted) / 1000;
-      writeWeights(model, spec, theta);
-
-      await saveModel(model, ctx.output('model.json'), ctx.output('weights.bin'));
-      await writeFile(ctx.output('history.json'), `${JSON.stringify({ epochs: result.loss.length, loss: result.loss }, null, 2)}\n`);
-      await writeFile(ctx.output('summary.txt'), summaryText(model));
-      const diagram = modelDiagram(model);
-      await writeFile(ctx.output('model.svg'), diagram.svg);
-      await writeFile(ctx.output('model.png'), diagram.png);
-
-      const finalLoss = result.loss[result.loss.length - 1]!;
-      const report = {
-        backend,
-        // Forward/backward and Adam run in one fused loop on typed arrays (stages/lib/lstm.ts); tfjs
-        // builds, initialises, saves and serves the model.
-        engine: 'fused',
-        tfjs_version: version,
-        epochs: p.epochs,
-        steps: result.steps,
-        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
-        train_seconds: Number(trainSeconds.toFixed(3)),
-        final_loss: finalLoss,
-        train_rows: pairs.rows,
-        lookback: pairs.lookback,
-        params: model.countParams(),
-        seed: p.seed,
-        config: p,
-      };
-      await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-      ctx.info(`trained ${model.countParams()} weights on ${pairs.rows} pairs, ${p.epochs} epochs in ${trainSeconds.toFixed(2)} s, final loss ${finalLoss.toPrecision(3)} (${backend})`);
-    } finally {
-      model.dispose();
-    }
+    // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a
+    // no-op run never pay for tfjs, Arrow or the chart renderers.
+    const { run } = await import('./run/train.ts');
+    await run(ctx);
   },
 });
