@@ -1,17 +1,15 @@
 import { rm, utimes, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
+rigPerTest(async () => {
   rig = await Rig.chain();
   await rig.cli(['run']);
-});
-afterEach(async () => {
-  await rig.cleanup();
+  return rig;
 });
 
 async function fastPath(argv: readonly string[] = ['run']): Promise<string | undefined> {

@@ -2,19 +2,14 @@ import { spawn } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { parseLock } from '../pipeline/lock.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 const BIN = fileURLToPath(new URL('../bin/pipeline.mjs', import.meta.url));
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('Ctrl-C on the real binary stops the stage, removes its partial files and exits 130', async () => {
   await rig.write('HANG_b', '');

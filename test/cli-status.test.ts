@@ -1,15 +1,10 @@
 import { rm, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { stageStatuses } from '../pipeline/status.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('status before any run says never run for every stage', async () => {
   const { code, stdout } = await rig.cli(['status']);

@@ -1,14 +1,9 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { ConfigError } from '../pipeline/project.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.chain()));
 
 async function configError(): Promise<ConfigError> {
   try {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach } from 'vitest';
 import type { PipelineEvent, RunResult } from '../pipeline/events.ts';
 import { runPipeline, type RunOptions } from '../pipeline/executor.ts';
 import { loadProject, type Project } from '../pipeline/project.ts';
@@ -92,6 +94,13 @@ export class Rig {
       { name: 'c', inputs: [{ stage: 'b', file: 'out.txt' }], transform: '`length ${text.length}`' },
     ]);
     await rig.write('pipeline.yaml', 'stages:\n  a: {}\n  b: { times: 2 }\n  c: {}\n');
+    return rig;
+  }
+
+  /** The chain after one full run: every stage fresh, each run once. */
+  static async ranChain(): Promise<Rig> {
+    const rig = await Rig.chain();
+    await rig.run();
     return rig;
   }
 
@@ -188,4 +197,25 @@ export class Rig {
   async cleanup(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Gives every test of the calling file a fresh rig from `make`, deleted after the test. `make` also
+ * stores it where the tests reach it: `let rig: Rig; rigPerTest(async () => (rig = await Rig.chain()));`
+ */
+export function rigPerTest(make: () => Promise<Rig>): void {
+  let current: Rig | undefined;
+  beforeEach(async () => {
+    current = await make();
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+}
+
+/** Polls `check` every 10 ms until it holds; throws after 5 s. */
+export async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+  if (!check()) throw new Error('condition not reached in 5 s');
 }

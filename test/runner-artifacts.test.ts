@@ -1,15 +1,9 @@
 import { rm, truncate, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { Rig } from './rig.ts';
+import { expect, test } from 'vitest';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-  await rig.run();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.ranChain()));
 
 test('a deleted artifact reruns its stage, and downstream stays skipped when the output comes back equal', async () => {
   await rm(rig.path('artifacts/b/out.txt'));

@@ -1,20 +1,10 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BusyError } from '../pipeline/mutex.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest, until } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
-  if (!check()) throw new Error('condition not reached in 5 s');
-}
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('a second run with --no-wait refuses while the first holds the project', async () => {
   await rig.write('HANG_b', '');

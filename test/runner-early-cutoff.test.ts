@@ -1,14 +1,8 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { Rig } from './rig.ts';
+import { expect, test } from 'vitest';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-  await rig.run();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.ranChain()));
 
 test('upstream rerun with byte-identical output leaves downstream skipped', async () => {
   // a's note param does not enter its output, so a reruns and rewrites the same bytes.

@@ -1,15 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { parseLock } from '../pipeline/lock.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('a failed stage keeps the earlier results recorded and the rerun resumes at it', async () => {
   await rig.write('FAIL_b', '');

@@ -1,21 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { parseLock } from '../pipeline/lock.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest, until } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
-  if (!check()) throw new Error('condition not reached in 5 s');
-}
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('an interrupted run removes the partial files of the current stage and the next run resumes there', async () => {
   await rig.write('HANG_b', '');

@@ -1,14 +1,8 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { Rig } from './rig.ts';
+import { expect, test } from 'vitest';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-  await rig.run();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.ranChain()));
 
 test('a param change reruns that stage and downstream, never upstream', async () => {
   await rig.write('pipeline.yaml', 'stages:\n  a: {}\n  b: { times: 3 }\n  c: {}\n');

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { Rig } from './rig.ts';
+import { expect, test } from 'vitest';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-  await rig.run();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.ranChain()));
 
 const times = (n: number) => `stages:\n  a: {}\n  b: { times: ${n} }\n  c: {}\n`;
 

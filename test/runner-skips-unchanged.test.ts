@@ -1,13 +1,8 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { Rig } from './rig.ts';
+import { expect, test } from 'vitest';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
-  rig = await Rig.chain();
-});
-afterEach(async () => {
-  await rig.cleanup();
-});
+rigPerTest(async () => (rig = await Rig.chain()));
 
 test('first run executes every stage in order and writes the transformed artifacts', async () => {
   const result = await rig.run();

@@ -1,19 +1,17 @@
 import { stat, utimes, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { fileHashCount } from '../pipeline/hash.ts';
-import { Rig } from './rig.ts';
+import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
-beforeEach(async () => {
+rigPerTest(async () => {
   rig = await Rig.create();
   // A few MB stands in for the ~300 MB CSV: what matters is whether it is read at all.
   await rig.write('data/big.csv', 'x'.repeat(4_000_000));
   await rig.setStages([{ name: 'a', inputs: [{ path: 'data/big.csv' }], transform: 'String(text.length)' }]);
   await rig.write('pipeline.yaml', 'stages: {}\n');
   await rig.run();
-});
-afterEach(async () => {
-  await rig.cleanup();
+  return rig;
 });
 
 test('an unchanged large input is not rehashed on a no-op run', async () => {
