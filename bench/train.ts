@@ -155,16 +155,18 @@ async function strategies(pairs: Pairs): Promise<[string, number][]> {
     tf.dispose([xs, ys]);
     model.dispose();
   }
-  // (2) custom loop: optimizer.minimize over model.apply (tfjs autodiff, tfjs Adam).
-  {
+  // A custom loop, optimizer.minimize over model.apply (tfjs autodiff, tfjs Adam), on the current backend.
+  const customLoop = (label: string) => {
     const model = buildModel(spec);
     const optimizer = tf.train.adam(DEFAULT.learning_rate);
     const t0 = performance.now();
     batches(pairs, PROBE_EPOCHS, (x, y, size) => autodiffStep(model, optimizer, x, y, size, pairs.lookback));
-    out.push(['(2) tfjs custom loop, optimizer.minimize', performance.now() - t0]);
+    out.push([label, performance.now() - t0]);
     optimizer.dispose();
     model.dispose();
-  }
+  };
+  // (2) the custom loop.
+  customLoop('(2) tfjs custom loop, optimizer.minimize');
   // (4) fused forward/backward as one tf.customGrad op, tfjs Adam applying its gradients.
   {
     const model = buildModel(spec);
@@ -208,13 +210,7 @@ async function strategies(pairs: Pairs): Promise<[string, number][]> {
     const wasm = '@tensorflow/tfjs-backend-wasm';
     await import(wasm);
     await tf.setBackend('wasm');
-    const model = buildModel(spec);
-    const optimizer = tf.train.adam(DEFAULT.learning_rate);
-    const t0 = performance.now();
-    batches(pairs, PROBE_EPOCHS, (x, y, size) => autodiffStep(model, optimizer, x, y, size, pairs.lookback));
-    out.push(['(3) WASM backend, custom loop', performance.now() - t0]);
-    optimizer.dispose();
-    model.dispose();
+    customLoop('(3) WASM backend, custom loop');
     await tf.setBackend('cpu');
   } catch {
     console.log(`(3) WASM backend: not installed here (not a dependency); measure it with bench/train/wasm-probe.mjs`);

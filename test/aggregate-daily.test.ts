@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../stages/aggregate.ts';
 import { ingest } from '../stages/ingest.ts';
-import { artifact, readJson, readRows, removeProject, runStage, tempProject, utc, writeMinutesCsv, type Minute } from './data-helpers.ts';
+import { artifact, minutesProject, readJson, readRows, removeProject, runStage, utc, type Minute } from './data-helpers.ts';
 
 // Four calendar days: 2021-03-01 and 03-02 trade, 03-03 has only no-trade minutes, 03-04 has no rows at
 // all, 03-05 trades. Prices follow a simple formula with some no-trade minutes sprinkled in.
@@ -65,10 +63,7 @@ function expectClose(actual: Record<string, number | null>, expected: Record<str
 let root: string;
 let csv: string;
 beforeAll(async () => {
-  root = await tempProject();
-  await mkdir(join(root, 'data'));
-  csv = join(root, 'data', 'minutes.csv');
-  await writeMinutesCsv(csv, minutes);
+  ({ root, csv } = await minutesProject(minutes));
   await runStage(ingest, root, { inputs: [csv] });
 });
 afterAll(() => removeProject(root));

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeProject, tempProject, utc, writeMinutesCsv } from './data-helpers.ts';
+import { minutesProject, removeProject, utc } from './data-helpers.ts';
 
 // Minutes near UTC midnight: in Tokyo (UTC+9) or Los Angeles (UTC-8) local dates would split them
 // differently. The UTC days are 2021-01-01 (100, 102) and 2021-01-02 (200, 204).
@@ -16,10 +16,7 @@ const minutes = [
 let root: string;
 let csv: string;
 beforeAll(async () => {
-  root = await tempProject();
-  await mkdir(join(root, 'data'));
-  csv = join(root, 'data', 'minutes.csv');
-  await writeMinutesCsv(csv, minutes);
+  ({ root, csv } = await minutesProject(minutes));
 });
 afterAll(() => removeProject(root));
 

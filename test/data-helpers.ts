@@ -87,6 +87,15 @@ export async function writeMinutesCsv(path: string, minutes: readonly Minute[], 
   await writeFile(path, `${header}\n${minutes.map(minuteRow).join('\n')}\n`);
 }
 
+/** A temp project whose data/minutes.csv (`csv`, absolute) holds `minutes`. */
+export async function minutesProject(minutes: readonly Minute[]): Promise<{ root: string; csv: string }> {
+  const root = await tempProject();
+  await mkdir(join(root, 'data'));
+  const csv = join(root, 'data', 'minutes.csv');
+  await writeMinutesCsv(csv, minutes);
+  return { root, csv };
+}
+
 /** Seconds since the epoch of a UTC date and time, e.g. utc('2020-03-01', 23, 59). */
 export function utc(date: string, hour = 0, minute = 0): number {
   return Date.parse(`${date}T00:00:00Z`) / 1000 + hour * 3600 + minute * 60;

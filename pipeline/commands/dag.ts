@@ -1,9 +1,7 @@
-import { ConfigError } from '../config.ts';
 import { artifactPath } from '../graph.ts';
 import { colorsFor } from '../logger.ts';
-import { loadProject } from '../project.ts';
 import { defineCommand } from './command.ts';
-import { reportConfigError } from './run.ts';
+import { loadProjectOrReport } from './run.ts';
 
 interface DagArgs {
   config?: string;
@@ -15,13 +13,8 @@ export const dagCommand = defineCommand<DagArgs>({
   describe: 'draw the stages and the artifacts flowing between them',
   builder: (y) => y.option('set', { type: 'string', array: true, describe: 'as for run' }) as never,
   async run(args, io) {
-    let project;
-    try {
-      project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
-    } catch (error) {
-      if (error instanceof ConfigError) return reportConfigError(error, io);
-      throw error;
-    }
+    const project = await loadProjectOrReport(args, io);
+    if (typeof project === 'number') return project;
     const c = colorsFor(io.stdout, io.env);
     const { order, nodes } = project.graph;
     const width = Math.max(...order.map((n) => n.length));

@@ -4,10 +4,9 @@ import { StatCache } from '../hash.ts';
 import { readLock } from '../lock.ts';
 import { statCacheFile } from '../status.ts';
 import { acquireProjectLock, BusyError } from '../mutex.ts';
-import { loadProject } from '../project.ts';
 import { removeStaleStaging } from '../staging.ts';
 import { defineCommand } from './command.ts';
-import { reportConfigError } from './run.ts';
+import { loadProjectOrReport, reportConfigError } from './run.ts';
 
 interface GcArgs {
   config?: string;
@@ -33,13 +32,8 @@ export const gcCommand = defineCommand<GcArgs>({
       io.stderr.write(`pipeline gc: --keep must be a non-negative integer, got ${String(args.keep)}\n`);
       return 2;
     }
-    let project;
-    try {
-      project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config });
-    } catch (error) {
-      if (error instanceof ConfigError) return reportConfigError(error, io);
-      throw error;
-    }
+    const project = await loadProjectOrReport({ config: args.config }, io);
+    if (typeof project === 'number') return project;
     let mutex;
     try {
       mutex = await acquireProjectLock(project.artifactsDir, {

@@ -30,6 +30,16 @@ export function reportConfigError(error: ConfigError, io: Io): number {
   return EXIT.usage;
 }
 
+/** The project a command's --config and --set name; a ConfigError is reported and comes back as its exit code. */
+export async function loadProjectOrReport(args: { config?: string; set?: string[] }, io: Io): Promise<Project | number> {
+  try {
+    return await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
+  } catch (error) {
+    if (error instanceof ConfigError) return reportConfigError(error, io);
+    throw error;
+  }
+}
+
 const DRY_LABEL: Partial<Record<StageAction, string>> = {
   'would-skip': 'skip',
   'would-run': 'run',
@@ -89,13 +99,8 @@ export const runCommand = defineCommand<RunArgs>({
       }) as never,
   async run(args, io) {
     const startedAt = Date.now();
-    let project;
-    try {
-      project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
-    } catch (error) {
-      if (error instanceof ConfigError) return reportConfigError(error, io);
-      throw error;
-    }
+    const project = await loadProjectOrReport(args, io);
+    if (typeof project === 'number') return project;
     const tty = Boolean(io.stdout.isTTY) && !args.json;
     const logger = new Logger({
       out: io.stdout,

@@ -20,6 +20,7 @@ import {
   Precision,
   type Table,
   type TypeMap,
+  type Vector,
   tableFromIPC,
 } from 'apache-arrow';
 
@@ -135,33 +136,36 @@ export async function readArrowTable<T extends TypeMap = TypeMap>(path: string):
   return tableFromIPC<T>(await readFile(path));
 }
 
-/** A float64 column of a table as one contiguous Float64Array (null slots hold whatever the file held). */
-export function float64Column(table: Table, name: string, where: string): Float64Array {
+/** The column `name` of a table; without one, an error naming `where` and the columns there are. */
+function requireColumn(table: Table, name: string, where: string): Vector {
   const column = table.getChild(name);
   if (column === null) throw new Error(`${where}: expected a column "${name}", found ${table.schema.fields.map((f) => `"${f.name}"`).join(', ')}`);
-  if (!isFloat64(column.type)) throw new Error(`${where}: column "${name}" should be float64, is ${String(column.type)}`);
-  if (column.nullCount > 0) throw new Error(`${where}: column "${name}" has ${column.nullCount} null values; expected none`);
-  const values = new Float64Array(column.length);
+  return column;
+}
+
+/** Copies a column's record-batch chunks one after another into `into` (as long as the column). */
+function concatChunks<A extends Float64Array | Int32Array>(column: Vector, into: A): A {
   let offset = 0;
   for (const data of column.data) {
-    values.set((data.values as Float64Array).subarray(0, data.length), offset);
+    into.set((data.values as A).subarray(0, data.length), offset);
     offset += data.length;
   }
-  return values;
+  return into;
+}
+
+/** A float64 column of a table as one contiguous Float64Array (null slots hold whatever the file held). */
+export function float64Column(table: Table, name: string, where: string): Float64Array {
+  const column = requireColumn(table, name, where);
+  if (!isFloat64(column.type)) throw new Error(`${where}: column "${name}" should be float64, is ${String(column.type)}`);
+  if (column.nullCount > 0) throw new Error(`${where}: column "${name}" has ${column.nullCount} null values; expected none`);
+  return concatChunks(column, new Float64Array(column.length));
 }
 
 /** A DateDay column as days since 1970-01-01 (UTC). */
 export function dateDayColumn(table: Table, name: string, where: string): Int32Array {
-  const column = table.getChild(name);
-  if (column === null) throw new Error(`${where}: expected a column "${name}", found ${table.schema.fields.map((f) => `"${f.name}"`).join(', ')}`);
+  const column = requireColumn(table, name, where);
   if (!isDateDay(column.type)) throw new Error(`${where}: column "${name}" should be a date (day), is ${String(column.type)}`);
-  const days = new Int32Array(column.length);
-  let offset = 0;
-  for (const data of column.data) {
-    days.set((data.values as Int32Array).subarray(0, data.length), offset);
-    offset += data.length;
-  }
-  return days;
+  return concatChunks(column, new Int32Array(column.length));
 }
 
 /** `YYYY-MM-DD` of a day number (days since the Unix epoch), always UTC. */
