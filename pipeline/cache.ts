@@ -6,8 +6,9 @@
 // artifact in place must not corrupt the cached copy.
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Fingerprint } from './fingerprint.ts';
+import { fileInStage } from './graph.ts';
 import { sha256File, type Sha256 } from './hash.ts';
 import type { LockEntry } from './lock.ts';
 
@@ -51,7 +52,7 @@ export class RunCache {
       const existing = await stat(object).catch(() => undefined);
       if (existing?.size === out.size) continue;
       const tmp = tmpName(object);
-      await copyFile(join(stageDir, basename(path)), tmp, constants.COPYFILE_FICLONE);
+      await copyFile(join(stageDir, fileInStage(stage, path)), tmp, constants.COPYFILE_FICLONE);
       await rename(tmp, object);
     }
     const record: RunRecord = { stage, saved: new Date().toISOString(), entry };
@@ -83,7 +84,8 @@ export class RunCache {
    */
   async restoreInto(record: RunRecord, dir: string): Promise<boolean> {
     for (const [path, out] of Object.entries(record.entry.outputs)) {
-      const target = join(dir, basename(path));
+      const target = join(dir, fileInStage(record.stage, path));
+      await mkdir(dirname(target), { recursive: true });
       await copyFile(this.objectPath(out.hash), target, constants.COPYFILE_FICLONE);
       if ((await sha256File(target)) !== out.hash) {
         await unlink(this.runPath(record.entry.fingerprint)).catch(() => {});

@@ -65,6 +65,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     return 2;
   }
   if (helpShown) return 0;
-  if (pending) exitCode = await pending();
+  if (pending) {
+    try {
+      exitCode = await pending();
+    } catch (error) {
+      // Expected failures are handled by the commands; this is the one boundary for the unexpected
+      // (a permission error, a bug): one line, the stack only when asked for.
+      const debug = (io.env.DEBUG ?? '').split(',').includes('pipeline');
+      const text = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+      io.stderr.write(`pipeline: ${text}\n${debug ? '' : '(set DEBUG=pipeline for the stack trace)\n'}`);
+      return 1;
+    }
+  }
   return exitCode;
 }

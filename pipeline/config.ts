@@ -35,11 +35,13 @@ export class ConfigError extends Error {
 }
 
 /** The `did you mean` part of an unknown-name error. */
-export function suggestion(name: string, valid: readonly string[]): string {
+/** `; did you mean "x"?` for a near miss, else the valid names (unless the caller lists them itself). */
+export function suggestion(name: string, valid: readonly string[], listValid = true): string {
   if (valid.length === 0) return '';
   const best = closest(name, [...valid]);
   const near = distance(name, best) <= Math.max(2, Math.floor(name.length / 2));
-  return near ? `; did you mean "${best}"?` : `; valid: ${valid.join(', ')}`;
+  if (near) return `; did you mean "${best}"?`;
+  return listValid ? `; valid: ${valid.join(', ')}` : '';
 }
 
 export function formatValue(value: unknown): string {
@@ -110,7 +112,7 @@ export function parseOverride(text: string, registry: readonly Stage[]): Overrid
   }
   const keys = paramKeys(stage);
   if (!keys.includes(key)) {
-    return { location, message: `unknown key ${stageName}.${key}${suggestion(key, keys)}${keysList(stage)}` };
+    return { location, message: `unknown key ${stageName}.${key}${suggestion(key, keys, false)}${keysList(stage)}` };
   }
   let value: unknown;
   try {
@@ -193,7 +195,7 @@ export function parseConfig(
         const span = pairSpan(pair);
         if (!keys.includes(key)) {
           issues.push(
-            issueAt(source, spanOf(pair.key) ?? span!, `unknown key ${stageName}.${key}${suggestion(key, keys)}${keysList(stage)}`),
+            issueAt(source, spanOf(pair.key) ?? span!, `unknown key ${stageName}.${key}${suggestion(key, keys, false)}${keysList(stage)}`),
           );
           continue;
         }

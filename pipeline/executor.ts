@@ -12,9 +12,9 @@ import type { PipelineEvent, RunResult, StageOutcome } from './events.ts';
 import { artifactPath, withDownstream, withUpstream, type StageNode } from './graph.ts';
 import { sha256File, StatCache } from './hash.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
-import { acquireProjectLock, type ProjectLock } from './mutex.ts';
+import { acquireProjectLock, WaitInterrupted, type ProjectLock } from './mutex.ts';
 import type { Project } from './project.ts';
-import { createStaging, discardStaging, swapIn } from './staging.ts';
+import { createStaging, discardStaging, removeStaleStaging, swapIn } from './staging.ts';
 import type { StageContext } from './stage.ts';
 import { checkStage, statCacheFile, type StageCheck } from './status.ts';
 
@@ -59,7 +59,7 @@ function plan(project: Project, opts: RunOptions): Plan {
     if (names.includes(name)) {
       throw usage(`${what} ${name} is not part of this pipeline: no active stage reads its outputs (active: ${graph.order.join(', ')})`);
     }
-    throw usage(`unknown ${what} "${name}"${suggestion(name, graph.order)} (stages: ${graph.order.join(', ')})`);
+    throw usage(`unknown ${what} "${name}"${suggestion(name, graph.order, false)} (stages: ${graph.order.join(', ')})`);
   };
   const targets = [...new Set(opts.targets ?? [])];
   targets.forEach((t) => check(t, 'stage'));
@@ -85,11 +85,19 @@ export async function runPipeline(project: Project, opts: RunOptions = {}): Prom
   let mutex: ProjectLock | undefined;
   let stat: StatCache | undefined;
   try {
-    mutex = await acquireProjectLock(project.artifactsDir, {
-      wait: opts.wait ?? true,
-      timeoutMs: opts.waitTimeoutMs,
-      onWait: (pid) => emit({ type: 'waiting', pid }),
-    });
+    try {
+      mutex = await acquireProjectLock(project.artifactsDir, {
+        wait: opts.wait ?? true,
+        timeoutMs: opts.waitTimeoutMs,
+        onWait: (pid) => emit({ type: 'waiting', pid }),
+        signal: opts.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof WaitInterrupted)) throw error;
+      return { outcome: 'interrupted', dry: false, stages: thePlan.stages.map((stage) => ({ stage, action: 'not-run', reasons: [] })) };
+    }
+    // Under the project lock nobody else writes: a staging folder still here is a killed run's leftover.
+    await removeStaleStaging(project.artifactsDir);
     stat = await StatCache.open(statCacheFile(project.artifactsDir));
     // Read under the mutex: the run we may have waited for has just rewritten it.
     const lock: Lock = (await readLock(project.root)) ?? { version: 1, stages: {} };
@@ -150,15 +158,21 @@ async function execute(
       const record = await cache.lookup(check.fingerprint);
       if (record) {
         const staging = await createStaging(project.artifactsDir, name);
-        if (await cache.restoreInto(record, staging)) {
-          await swapIn(project.artifactsDir, name, staging);
+        let restored = false;
+        try {
+          restored = await cache.restoreInto(record, staging);
+          if (restored) await swapIn(project.artifactsDir, name, staging);
+        } finally {
+          // After a successful swap the folder is gone and this is a no-op.
+          await discardStaging(staging);
+        }
+        if (restored) {
           for (const [path, out] of Object.entries(record.entry.outputs)) await rememberOutput(stat, project, path, out);
           await commit(name, { ...record.entry, finished: new Date().toISOString() });
           emit({ type: 'restored', stage: name, reasons });
           outcomes.push({ stage: name, action: 'restored', reasons });
           continue;
         }
-        await discardStaging(staging);
       }
     }
 
@@ -178,7 +192,10 @@ async function execute(
     }
     for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out);
     await commit(name, result.entry);
-    await cache.save(name, result.entry, join(project.artifactsDir, name));
+    // The run cache is an optimisation: failing to fill it (a full disk) must not fail a finished stage.
+    await cache.save(name, result.entry, join(project.artifactsDir, name)).catch((error: unknown) =>
+      emit({ type: 'info', stage: name, message: `outputs not kept in the run cache: ${errorMessage(error)}` }),
+    );
     await stat.save().catch(() => {});
     emit({ type: 'done', stage: name, seconds: result.entry.duration });
     outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.entry.duration });

@@ -28,6 +28,13 @@ export function artifactPath(stage: string, file: string): string {
   return `artifacts/${stage}/${file}`;
 }
 
+/** The inverse of artifactPath: the file's path inside artifacts/<stage>/ (it may hold folders). */
+export function fileInStage(stage: string, path: string): string {
+  const prefix = artifactPath(stage, '');
+  if (!path.startsWith(prefix)) throw new Error(`${path} is not an output of stage ${stage}`);
+  return path.slice(prefix.length);
+}
+
 function resolveInputs(stage: Stage, params: PipelineParams, root: string): ResolvedInput[] {
   return stage.inputs(params).map((input) =>
     'stage' in input

@@ -30,6 +30,16 @@ export interface LockOptions {
   readonly timeoutMs?: number;
   /** Called once when the lock is held by someone else and we start waiting. */
   readonly onWait?: (pid: number | undefined) => void;
+  /** Ctrl-C while waiting: stop waiting at once (acquireProjectLock then throws WaitInterrupted). */
+  readonly signal?: AbortSignal;
+}
+
+/** The wait for another run's lock was interrupted (Ctrl-C); nothing was written. */
+export class WaitInterrupted extends Error {
+  constructor() {
+    super('interrupted while waiting for another pipeline run');
+    this.name = 'WaitInterrupted';
+  }
 }
 
 interface Owner {
@@ -85,7 +95,8 @@ export async function acquireProjectLock(artifactsDir: string, options: LockOpti
   await mkdir(artifactsDir, { recursive: true });
   const lockfilePath = join(artifactsDir, '.run.lock');
   const ownerFile = join(artifactsDir, '.run.owner');
-  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+  const deadline = Date.now() + timeoutMs;
   let compromise: Error | undefined;
   let waiting = false;
   for (;;) {
@@ -106,7 +117,8 @@ export async function acquireProjectLock(artifactsDir: string, options: LockOpti
       return {
         compromised: () => compromise,
         async release() {
-          await unlink(ownerFile).catch(() => {});
+          // A run that took the lock over from us (we looked dead) owns the file now: leave it.
+          if ((await holder(ownerFile)).pid === process.pid) await unlink(ownerFile).catch(() => {});
           await release().catch(() => {});
         },
       };
@@ -120,12 +132,14 @@ export async function acquireProjectLock(artifactsDir: string, options: LockOpti
       throw new BusyError(`${who} is using this project; wait for it to finish, or run without --no-wait to queue`, pid);
     }
     if (Date.now() > deadline) {
-      throw new BusyError(`gave up waiting for ${who} after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`, pid);
+      throw new BusyError(`gave up waiting for ${who} after ${Math.round(timeoutMs / 1000)} s`, pid);
     }
     if (!waiting) {
       waiting = true;
       options.onWait?.(pid);
     }
-    await sleep(200);
+    if (options.signal?.aborted) throw new WaitInterrupted();
+    await sleep(200, undefined, { signal: options.signal }).catch(() => {});
+    if (options.signal?.aborted) throw new WaitInterrupted();
   }
 }

@@ -58,7 +58,6 @@ export async function recordNoopWitness(
   for (const entry of [...RUNNER_ENTRIES, registryModule(root, stagesModule)]) if (existsSync(entry)) code.add(entry);
   for (const stage of project.stages) code.add(fileURLToPath(stage.module));
   for (const entry of [...code]) {
-    if (!entry.endsWith('.ts')) continue;
     for (const file of (await moduleClosure(entry)).keys()) files.add(file);
   }
   code.forEach((f) => files.add(f));

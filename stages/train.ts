@@ -16,7 +16,7 @@ export const train = defineStage({
     shuffle: flag(true, 'shuffle the training pairs every epoch'),
     seed: nonNegativeInt(42, 'seed of weight initialisation and shuffling'),
   }),
-  libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node'],
+  libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow', '@resvg/resvg-js'],
   inputs: () => [{ stage: 'split', file: 'train.arrow' }],
   outputs: () => ['model.json', 'weights.bin', 'history.json', 'summary.txt', 'model.svg', 'model.png', 'report.json'],
   async run(ctx) {

@@ -90,7 +90,7 @@ export const runCommand = defineCommand<RunArgs>({
       .option('single', { type: 'boolean', default: false, describe: 'run only the named stages, on the inputs already there' })
       .option('from', { type: 'string', describe: 'rerun this stage and everything downstream of it' })
       .option('dry', { type: 'boolean', default: false, describe: 'print the plan and the reason for each stage; run nothing' })
-      .option('set', { type: 'string', array: true, describe: 'override a parameter for this run: stage.key=value (repeatable)' })
+      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a parameter for this run: stage.key=value (repeatable)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of lines' })
       .option('wait', {
         type: 'boolean',
