@@ -246,7 +246,10 @@ export async function bench(): Promise<void> {
     console.log(`train pairs: ${pairs.rows}, lookback ${pairs.lookback}; default config: LSTM(4, sigmoid) -> Dense(1), Adam 0.001, batch 5, 30 epochs`);
 
     // The train stage, default params, one run, into a scratch output folder.
-    const outDir = join(data.root, 'bench-train');
+    // Scratch outputs go under bench/results/ (gitignored), never into the project's tree.
+    const work = join(root, 'bench', 'results', 'train-work');
+    await mkdir(work, { recursive: true });
+    const outDir = join(work, 'train');
     const ctx = await contextFor(train, data.root, { ...DEFAULT }, outDir);
     const t0 = performance.now();
     await train.run(ctx.ctx);
@@ -254,8 +257,8 @@ export async function bench(): Promise<void> {
     const report = JSON.parse(await readFile(join(outDir, 'report.json'), 'utf8'));
 
     const testPairs = await readPairs(join(data.root, 'artifacts', 'split', 'test.arrow'));
-    const csv = join(data.root, 'bench-pairs.csv');
-    const testCsv = join(data.root, 'bench-test-pairs.csv');
+    const csv = join(work, 'pairs.csv');
+    const testCsv = join(work, 'test-pairs.csv');
     await writeFile(csv, pairsCsv(pairs));
     await writeFile(testCsv, pairsCsv(testPairs));
     let torchKeras: TorchResult | undefined;
@@ -295,7 +298,7 @@ export async function bench(): Promise<void> {
       await mkdir(trainDir, { recursive: true });
       await cp(outDir, trainDir, { recursive: true });
     }
-    const evalDir = join(data.root, 'bench-evaluate');
+    const evalDir = join(work, 'evaluate');
     const ev = await contextFor(evaluate, data.root, {}, evalDir);
     if (data.root === root) {
       // Read the model just trained, not whatever artifacts/train holds.
