@@ -71,7 +71,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     } catch (error) {
       // Expected failures are handled by the commands; this is the one boundary for the unexpected
       // (a permission error, a bug): one line, the stack only when asked for.
-      const debug = (io.env.DEBUG ?? '').split(',').includes('pipeline');
+      const debug = (await import('./logger.ts')).debugEnabled(io.env);
       const text = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
       io.stderr.write(`pipeline: ${text}\n${debug ? '' : '(set DEBUG=pipeline for the stack trace)\n'}`);
       return 1;

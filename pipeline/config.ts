@@ -34,7 +34,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** The `did you mean` part of an unknown-name error. */
 /** `; did you mean "x"?` for a near miss, else the valid names (unless the caller lists them itself). */
 export function suggestion(name: string, valid: readonly string[], listValid = true): string {
   if (valid.length === 0) return '';

@@ -8,6 +8,11 @@ import type { Progress } from './stage.ts';
 export type Colors = ReturnType<typeof pc.createColors>;
 type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
+/** Stack traces are for `DEBUG=pipeline` (also in a list: `DEBUG=other,pipeline`). */
+export function debugEnabled(env: NodeJS.ProcessEnv): boolean {
+  return /(^|,)\s*pipeline\b/.test(env.DEBUG ?? '');
+}
+
 /** Colour only on a terminal, never with NO_COLOR set (https://no-color.org), always with FORCE_COLOR. */
 export function colorsFor(stream: Stream, env: NodeJS.ProcessEnv): Colors {
   const enabled = env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : !env.NO_COLOR && Boolean(stream.isTTY) && env.TERM !== 'dumb';

@@ -1,7 +1,7 @@
 import { ConfigError } from '../config.ts';
 import type { RunResult, StageAction } from '../events.ts';
 import { runPipeline } from '../executor.ts';
-import { colorsFor, Logger } from '../logger.ts';
+import { colorsFor, debugEnabled, Logger } from '../logger.ts';
 import { BusyError } from '../mutex.ts';
 import { StatCache } from '../hash.ts';
 import { recordNoopWitness } from '../noop.ts';
@@ -107,7 +107,7 @@ export const runCommand = defineCommand<RunArgs>({
       err: io.stderr,
       colors: colorsFor(io.stdout, io.env),
       tty,
-      debug: /(^|,)\s*pipeline\b/.test(io.env.DEBUG ?? ''),
+      debug: debugEnabled(io.env),
     });
     const controller = new AbortController();
     let interrupts = 0;
