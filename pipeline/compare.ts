@@ -70,6 +70,8 @@ export interface Baseline<T> {
   /** Where the old values come from, for the header line: "git HEAD (pipeline.lock)". */
   readonly source: string;
   readonly value: T;
+  /** Why the baseline is not the one normally used (printed as a warning). */
+  readonly note?: string;
 }
 
 export class BaselineMissing extends Error {}
@@ -105,37 +107,64 @@ async function runRecords(artifactsDir: string, stage: string): Promise<RunRecor
   return records.sort((a, b) => (a.saved < b.saved ? 1 : a.saved > b.saved ? -1 : 0));
 }
 
-/**
- * The metrics recorded at `rev` (default HEAD). With no revision asked for and no lock committed at
- * HEAD (or no git at all), the previous evaluate run in the run cache instead.
- */
-export async function metricsBaseline(root: string, artifactsDir: string, rev: string | undefined): Promise<Baseline<unknown>> {
-  const wanted = rev ?? 'HEAD';
-  const lock = await lockAtRevision(root, wanted);
-  if (typeof lock !== 'string') {
-    const entry: LockEntry | undefined = lock.stages.evaluate;
-    const output = entry?.outputs[METRICS_OUTPUT];
-    if (!output) throw new BaselineMissing(`${wanted}:${LOCK_FILE} records no ${METRICS_OUTPUT} (evaluate had not run when it was committed)`);
-    const text = await cachedObject(artifactsDir, output.hash);
-    if (text === undefined) {
-      throw new BaselineMissing(
-        `the metrics of ${wanted} (sha256 ${output.hash.slice(0, 12)}…) are not in the run cache (artifacts/.cache/objects); ` +
-          `they come back after "git checkout ${wanted} && pipeline run evaluate"`,
-      );
-    }
-    return { source: `git ${wanted} (${LOCK_FILE})`, value: JSON.parse(text) as unknown };
+/** The metrics text a cached object holds, parsed; a damaged object is named. */
+function parseCached(artifactsDir: string, hash: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BaselineMissing(`${join(artifactsDir, '.cache', 'objects', hash)}: not valid JSON: ${(error as Error).message}`);
   }
-  if (rev !== undefined) throw new BaselineMissing(`no ${LOCK_FILE} at ${rev}: ${lock}`);
-  // No committed lock: compare with the evaluate run before the current one.
+}
+
+/** The evaluate run before the current one, from the run cache (artifacts/.cache/runs). */
+async function previousRun(root: string, artifactsDir: string): Promise<Baseline<unknown> | undefined> {
   const current = await readLock(root);
   const currentHash = current?.stages.evaluate?.outputs[METRICS_OUTPUT]?.hash ?? (await sha256File(join(root, METRICS_OUTPUT)).catch(() => undefined));
   for (const record of await runRecords(artifactsDir, 'evaluate')) {
     const output = record.entry.outputs[METRICS_OUTPUT];
     if (!output || output.hash === currentHash) continue;
     const text = await cachedObject(artifactsDir, output.hash);
-    if (text !== undefined) return { source: `previous run (${record.saved})`, value: JSON.parse(text) as unknown };
+    if (text !== undefined) return { source: `previous run (${record.saved})`, value: parseCached(artifactsDir, output.hash, text) };
   }
-  throw new BaselineMissing(`nothing to compare with: no ${LOCK_FILE} at HEAD (${lock}) and no earlier evaluate run in the run cache`);
+  return undefined;
+}
+
+/**
+ * The metrics recorded at `rev` (default HEAD). With no revision asked for, when HEAD has no lock
+ * (or no git at all) or its metrics cannot be had (a fresh clone's run cache lacks them), the
+ * previous evaluate run in the run cache instead, with a note saying so.
+ */
+export async function metricsBaseline(root: string, artifactsDir: string, rev: string | undefined): Promise<Baseline<unknown>> {
+  const wanted = rev ?? 'HEAD';
+  const lock = await lockAtRevision(root, wanted);
+  let unavailable: string;
+  let note: string | undefined;
+  if (typeof lock !== 'string') {
+    const entry: LockEntry | undefined = lock.stages.evaluate;
+    const output = entry?.outputs[METRICS_OUTPUT];
+    if (!output) {
+      unavailable = `${wanted}:${LOCK_FILE} records no ${METRICS_OUTPUT} (evaluate had not run when it was committed)`;
+      note = `${wanted}'s ${LOCK_FILE} records no metrics; comparing with the previous run`;
+    } else {
+      const text = await cachedObject(artifactsDir, output.hash);
+      if (text !== undefined) return { source: `git ${wanted} (${LOCK_FILE})`, value: parseCached(artifactsDir, output.hash, text) };
+      unavailable =
+        `the metrics of ${wanted} (sha256 ${output.hash.slice(0, 12)}…) are not in the run cache (artifacts/.cache/objects); ` +
+        `they come back after "git checkout ${wanted} && pipeline run evaluate"`;
+      note = `${wanted}'s metrics are not in the run cache; comparing with the previous run`;
+    }
+  } else {
+    unavailable = `no ${LOCK_FILE} at ${wanted}: ${lock}`;
+  }
+  // An explicit revision means that revision or nothing.
+  if (rev !== undefined) throw new BaselineMissing(unavailable);
+  const previous = await previousRun(root, artifactsDir);
+  if (previous) return { ...previous, note };
+  throw new BaselineMissing(
+    typeof lock === 'string'
+      ? `nothing to compare with: no ${LOCK_FILE} at HEAD (${lock}) and no earlier evaluate run in the run cache`
+      : `${unavailable}; and there is no earlier evaluate run in the run cache to compare with instead`,
+  );
 }
 
 /** Per-stage params recorded at `rev` (default HEAD); without a committed lock, the last run's lock. */

@@ -22,7 +22,8 @@ export interface ListedArtifact {
   readonly exists: boolean;
   /** Arrow row count, from the footer; undefined for other formats. */
   readonly rows?: number;
-  readonly size: number;
+  /** Bytes on disk; null when the file does not exist (0 would be an empty file). */
+  readonly size: number | null;
   readonly fresh: boolean;
   readonly reasons: readonly string[];
 }
@@ -56,7 +57,7 @@ export async function listArtifactFacts(
         format: artifact.format,
         exists: facts.exists,
         rows,
-        size: facts.size,
+        size: facts.exists ? facts.size : null,
         fresh,
         reasons,
       };
@@ -215,6 +216,6 @@ export async function inspectArtifact(
   options: { head: number; tail: number },
 ): Promise<ArtifactDetail> {
   const [listed] = await listArtifactFacts([artifact], freshness, root);
-  if (!listed!.exists) return { artifact: listed!, detail: { kind: 'binary' } };
+  if (!listed!.exists || listed!.size === null) return { artifact: listed!, detail: { kind: 'binary' } };
   return { artifact: listed!, detail: await detailOf(artifact, listed!.size, options) };
 }

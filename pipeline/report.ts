@@ -4,6 +4,7 @@
 // gradients) and draw each other's clips.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ArtifactError } from './artifacts.ts';
 import type { Lock } from './lock.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
@@ -199,8 +200,9 @@ export async function readJsonOptional(path: string): Promise<unknown> {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A damaged file is not a missing one: the report would claim the stage never ran.
+    throw new ArtifactError(`${path}: not valid JSON (${(error as Error).message})`);
   }
 }
 

@@ -4,7 +4,18 @@
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
-export type Cell = string | number | boolean | bigint | null | undefined;
+/** A LIST, STRUCT, MAP… value: its text form for the aligned view and CSV, real JSON for --json. */
+export class NestedCell {
+  constructor(
+    readonly text: string,
+    readonly json: unknown,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+export type Cell = string | number | boolean | bigint | null | undefined | NestedCell;
 
 export interface Table {
   readonly columns: readonly string[];
@@ -76,6 +87,7 @@ export function formatCsv(table: Table): string {
 }
 
 function jsonValue(cell: Cell): unknown {
+  if (cell instanceof NestedCell) return cell.json;
   if (typeof cell === 'bigint') {
     return Number.isSafeInteger(Number(cell)) ? Number(cell) : cell.toString();
   }

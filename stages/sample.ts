@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { defineStage } from '../pipeline/stage.ts';
+import { z } from 'zod';
 import { nonNegativeInt, paramsOf } from '../pipeline/params.ts';
 import { readDailyPrices, type DailyBar } from './lib/daily-prices.ts';
 import { sfc32, type Random } from './lib/minute-random.ts';
@@ -25,13 +26,22 @@ export function noTradeShare(day: number): number {
   return Math.min(0.45, Math.max(0.02, 0.4 * Math.exp(-0.32 * years)));
 }
 
+/**
+ * The generator takes a 32-bit seed: larger ones would wrap round (2^32 + 7 would make the same data as 7),
+ * so they are refused rather than silently aliased.
+ */
+function seed32(defaultValue: number, description: string) {
+  const error = 'must be an integer from 0 to 4294967295';
+  return z.int({ error }).min(0, { error }).max(0xffffffff, { error }).default(defaultValue).describe(description);
+}
+
 export const sample = defineStage({
   name: 'sample',
   description: 'Synthesize Kaggle-schema minute bars around the bundled real daily prices',
   module: import.meta.url,
   params: paramsOf({
     days: nonNegativeInt(0, 'keep the last N days of data/btc-usd-daily.csv; 0 = every day'),
-    seed: nonNegativeInt(7, 'random seed of the synthetic minutes'),
+    seed: seed32(7, 'random seed of the synthetic minutes'),
   }),
   onlyIfUsed: true,
   inputs: () => [{ path: 'data/btc-usd-daily.csv' }],

@@ -82,6 +82,8 @@ describe('aggregate makes one row per UTC day', () => {
       last_date: '2021-03-05',
       gap_count: 2,
       gap_days: ['2021-03-03', '2021-03-04'],
+      filled_days: [],
+      dropped_days: ['2021-03-03', '2021-03-04'],
       minutes_with_trades: minutes.filter((m) => m.wp !== undefined).length,
     });
   });

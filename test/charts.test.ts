@@ -65,6 +65,17 @@ it('each prediction is drawn on the day it predicts, at the same x as that dayâ€
   expect(all.some((p) => p.label.startsWith(`Date (UTC): ${dayBefore};`))).toBe(false);
 });
 
+it('the date axis of a 7-day chart names each date at most once', async () => {
+  const svg = await readFile(join(dir, 'prediction.svg'), 'utf8');
+  const axis = svg.slice(svg.indexOf('aria-label="X-axis'));
+  const labelGroup = /role-axis-label[\s\S]*?<\/g>/.exec(axis)?.[0] ?? '';
+  const labels = [...labelGroup.matchAll(/>([^<]+)<\/text>/g)].map((m) => m[1]!);
+  const testDates = fixture.testTargets.map((t) => iso(fixture.days[t]!));
+  expect(labels.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(labels).size).toBe(labels.length);
+  for (const label of labels) expect(testDates).toContain(label);
+});
+
 it('the loss chart draws one point per epoch', async () => {
   const svg = await readFile(join(dir, 'loss.svg'), 'utf8');
   expect(points(svg)).toHaveLength(2);

@@ -9,7 +9,7 @@ let dir: string;
 let info: string[];
 
 beforeAll(async () => {
-  const result = await trainAndEvaluate({ count: 50, testDays: 8 });
+  const result = await trainAndEvaluate({ count: 38, testDays: 8 });
   ({ fixture, dir } = result);
   info = result.evaluated.info;
 });
@@ -36,13 +36,19 @@ it('metrics.json scores model and persistence on the same days, as recomputed he
   const persistenceRmse = Math.sqrt(mean((i) => (previous[i]! - real[i]!) ** 2));
   expect(metrics.persistence.rmse).toBeCloseTo(persistenceRmse, 9);
   expect(metrics.persistence.mae).toBeCloseTo(mean((i) => Math.abs(previous[i]! - real[i]!)), 9);
-  // The synthetic price moves every day, so "no change" never gets the direction right.
-  expect(metrics.persistence.directional_accuracy).toBe(0);
+  expect(metrics.persistence.mape).toBeCloseTo(100 * mean((i) => Math.abs(previous[i]! - real[i]!) / real[i]!), 9);
+  // "Tomorrow = today" forecasts no direction; the naive direction baseline is "always up".
+  expect(metrics.persistence).toHaveProperty('directional_accuracy', null);
+  expect(metrics.up_days_share).toBe(real.filter((r, i) => r > previous[i]!).length / n);
+  // The test days' synthetic prices rise on 4 of the 8 days (day indices 32, 34, 35 and 37).
+  expect(metrics.up_days_share).toBe(0.5);
+  expect(metrics.units.up_days_share).toBe('share of days, 0..1');
+  expect(metrics.notes.up_days_share).toContain('always forecasting "up"');
   expect(metrics.rmse_ratio).toBeCloseTo(rmse / persistenceRmse, 9);
   expect(metrics.beats_persistence).toBe(rmse < persistenceRmse);
   expect(metrics.days).toBe(8);
-  expect(metrics.from).toBe('2020-02-12');
-  expect(metrics.to).toBe('2020-02-19');
+  expect(metrics.from).toBe('2020-01-31');
+  expect(metrics.to).toBe('2020-02-07');
   expect(metrics.units.mape).toBe('percent');
 });
 

@@ -34,7 +34,7 @@ describe('ingest cleans what it can and counts it', () => {
       `${t0 + 240},10,11,9,10,1,10,10`,
     ]);
     expect(rows.map((r) => r.timestamp)).toEqual([t0 * 1000, (t0 + 240) * 1000]);
-    expect(report).toMatchObject({ rows_read: 5, rows_kept: 2, dropped: { high_below_low: 1, non_positive_price: 2 }, duplicates: 0, out_of_order: false });
+    expect(report).toMatchObject({ rows_read: 5, rows_kept: 2, dropped: { high_below_low: 1, non_positive_price: 2, non_finite: 0 }, duplicates: 0, out_of_order: false });
   });
 
   it('sorts rows that are out of order', async () => {
@@ -65,6 +65,27 @@ describe('ingest cleans what it can and counts it', () => {
       [(t0 + 120) * 1000, 12],
     ]);
     expect(report).toMatchObject({ rows_read: 5, rows_kept: 3, duplicates: 2, nan_rows: 0, out_of_order: true });
+  });
+
+  it('does not call a file out of order when it only repeats timestamps', async () => {
+    const { rows, report } = await ingestLines('repeats.csv', [
+      `${t0},10,10,10,10,1,10,10`,
+      `${t0 + 60},11,11,11,11,1,11,11`,
+      `${t0 + 60},11,11,11,11,1,11,11`,
+      `${t0 + 120},12,12,12,12,1,12,12`,
+    ]);
+    expect(rows.map((r) => r.timestamp)).toEqual([t0 * 1000, (t0 + 60) * 1000, (t0 + 120) * 1000]);
+    expect(report).toMatchObject({ rows_read: 4, rows_kept: 3, duplicates: 1, out_of_order: false });
+  });
+
+  it('calls a file out of order when a timestamp goes backwards after a repeated one', async () => {
+    const { report } = await ingestLines('repeat-then-back.csv', [
+      `${t0},10,10,10,10,1,10,10`,
+      `${t0},10,10,10,10,1,10,10`,
+      `${t0 + 120},12,12,12,12,1,12,12`,
+      `${t0 + 60},11,11,11,11,1,11,11`,
+    ]);
+    expect(report).toMatchObject({ rows_read: 4, rows_kept: 3, duplicates: 1, out_of_order: true });
   });
 
   it('gives the same minutes whatever the row order', async () => {

@@ -66,6 +66,26 @@ describe('ingest says exactly what is wrong with a bad CSV', () => {
     );
   });
 
+  it('gives the line and text of a timestamp that is not an integer instead of rounding it', async () => {
+    expect(await failure('fraction.csv', `${HEADER}\n${row(t0)}\n${t0 + 60}.5,100,101,99,100,1,100,100\n${row(t0 + 120)}\n`)).toBe(
+      `data/fraction.csv:3: column "Timestamp": cannot parse "${t0 + 60}.5" as an integer (unix seconds)`,
+    );
+  });
+
+  it('quotes the whole text of a quoted field that does not parse', async () => {
+    expect(await failure('quoted.csv', `${HEADER}\n${row(t0)}\n${t0 + 60},100,101,99,"1,5",1,100,100\n`)).toBe(
+      'data/quoted.csv:3: column "Close": cannot parse "1,5" as a number',
+    );
+  });
+
+  it('counts a quoted field with a comma as one field', async () => {
+    expect(await failure('extra-field.csv', `${HEADER}\n${row(t0)}\n${row(t0 + 60)},"a,b"\n`)).toBe('data/extra-field.csv:3: expected 8 fields, found 9');
+  });
+
+  it('says that line 1 is blank rather than that the file is empty', async () => {
+    expect(await failure('blank-first.csv', `\n${HEADER}\n${row(t0)}\n`)).toBe(`data/blank-first.csv:1: line 1 is blank; expected the header line ${HEADER}`);
+  });
+
   it('rejects an empty file', async () => {
     expect(await failure('empty.csv', '')).toBe(`data/empty.csv: the file is empty; expected the header line ${HEADER}`);
   });
@@ -76,7 +96,7 @@ describe('ingest says exactly what is wrong with a bad CSV', () => {
 
   it('rejects a file where every row is dropped', async () => {
     expect(await failure('dropped.csv', `${HEADER}\n${t0},100,99,101,100,1,100,100\n`)).toBe(
-      'data/dropped.csv: all 1 rows were dropped (high_below_low: 1, non_positive_price: 0)',
+      'data/dropped.csv: all 1 rows were dropped (high_below_low: 1, non_positive_price: 0, non_finite: 0)',
     );
   });
 

@@ -54,7 +54,7 @@ describe('ingest reads the Kaggle CSV into minutes.arrow', () => {
       rows_kept: 4,
       nan_rows: 2,
       duplicates: 0,
-      dropped: { high_below_low: 0, non_positive_price: 0 },
+      dropped: { high_below_low: 0, non_positive_price: 0, non_finite: 0 },
       out_of_order: false,
       first_timestamp: '2020-03-01T23:58:00.000Z',
       last_timestamp: '2020-03-02T00:01:00.000Z',

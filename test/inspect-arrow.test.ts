@@ -57,6 +57,23 @@ describe('pipeline inspect STAGE/ARTIFACT on an Arrow file', () => {
     d.tail.forEach((row, i) => expectRow(row, 40 - 17 + i));
   });
 
+  test('--csv with --head/--tail prints those rows, each once, after their position in the file', async () => {
+    const line = (i: number) => `${i},${isoDay(fixture.days[i]!)},${fixture.price[i] ?? ''},${fixture.volume[i]}`;
+    const header = 'row,date,price,volume_btc';
+    const both = await runCli(['inspect', 'aggregate/daily', '--csv', '--head', '4', '--tail', '2'], fixture.root);
+    expect(both.code).toBe(0);
+    // Row 3 has no price: an empty field.
+    expect(both.stdout).toBe([header, ...[0, 1, 2, 3, 38, 39].map(line)].join('\n') + '\n');
+    const tailOnly = await runCli(['inspect', 'aggregate/daily', '--csv', '--tail', '1'], fixture.root);
+    expect(tailOnly.stdout).toBe(`${header}\n${line(39)}\n`);
+    // Head and tail overlapping (30 + 15 > 40 rows, across the batch boundary at 25): every row once.
+    const overlap = await runCli(['inspect', 'aggregate/daily', '--csv', '--head', '30', '--tail', '15'], fixture.root);
+    expect(overlap.stdout).toBe([header, ...Array.from({ length: 40 }, (_, i) => line(i))].join('\n') + '\n');
+    // Without --head/--tail, CSV stays the column summary.
+    const summary = await runCli(['inspect', 'aggregate/daily', '--csv'], fixture.root);
+    expect(summary.stdout.split('\n')[0]).toBe('name,type,nullable,nulls,min,max,mean');
+  });
+
   test('prints dates as YYYY-MM-DD and UTC timestamps whatever TZ says', async () => {
     const saved = process.env.TZ;
     process.env.TZ = 'Pacific/Kiritimati'; // UTC+14: a local-time slip would change the date

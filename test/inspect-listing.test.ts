@@ -16,7 +16,7 @@ interface Listed {
   format: string;
   exists: boolean;
   rows: number | null;
-  size: number;
+  size: number | null;
   fresh: boolean;
   reasons: string[];
 }
@@ -39,7 +39,8 @@ describe('pipeline inspect', () => {
     const minutes = listed.find((a) => a.stage === 'ingest' && a.file === 'minutes.arrow')!;
     expect(minutes.rows).toBe(fixture.minuteTimestamps.length);
     const missing = listed.find((a) => a.stage === 'scale' && a.file === 'scaled.arrow')!;
-    expect(missing).toMatchObject({ exists: false, rows: null, size: 0, fresh: false });
+    // Not there: no size at all, which an empty file (0 bytes) can't be mistaken for.
+    expect(missing).toMatchObject({ exists: false, rows: null, size: null, fresh: false });
     const png = listed.find((a) => a.file === 'prediction.png')!;
     expect(png).toMatchObject({ format: 'image', rows: null });
   });
@@ -71,6 +72,8 @@ describe('pipeline inspect', () => {
       'loss.png',
       'loss.svg',
     ]);
+    // loss.png was never drawn in the fixture: an empty size, not 0.
+    expect(rows[4]).toBe('evaluate,loss.png,image,,,false');
     expect(rows[0]).toBe(`evaluate,predictions.arrow,arrow,10,${(await stat(join(fixture.root, 'artifacts/evaluate/predictions.arrow'))).size},false`);
   });
 });

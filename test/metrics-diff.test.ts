@@ -97,6 +97,33 @@ describe('pipeline metrics --diff', () => {
     expect(stderr).toMatch(/the metrics of HEAD \(sha256 [0-9a-f]{12}…\) are not in the run cache .*git checkout HEAD && pipeline run evaluate/);
   });
 
+  test('on a fresh clone whose run cache lacks HEAD\'s metrics, no REV falls back to the previous run and says so', async () => {
+    // HEAD's lock names metrics nobody has here; the run cache has an older evaluate run.
+    const committed = JSON.stringify({ ...oldMetrics, rmse_ratio: 0.9 });
+    await writeFile(join(fixture.root, 'pipeline.lock'), formatLock({ version: 1, stages: { evaluate: evaluateEntry(committed) } } as Lock));
+    initRepo(fixture.root);
+    commitAll(fixture.root, 'baseline');
+    const previous = JSON.stringify(oldMetrics);
+    await cacheObject(previous);
+    await mkdir(join(fixture.root, 'artifacts/.cache/runs'), { recursive: true });
+    await writeFile(
+      join(fixture.root, 'artifacts/.cache/runs', `${sha('previous')}.json`),
+      JSON.stringify({ stage: 'evaluate', saved: '2026-02-01T00:00:00.000Z', entry: evaluateEntry(previous) }),
+    );
+
+    const { code, stdout, stderr } = await runCli(['metrics', '--diff', '--json'], fixture.root);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^warning: HEAD's metrics are not in the run cache; comparing with the previous run$/m);
+    const result = JSON.parse(stdout) as DiffJson;
+    expect(result.baseline).toBe('previous run (2026-02-01T00:00:00.000Z)');
+    expect(result.diff.find((r) => r.key === 'rmse_ratio')).toEqual({ key: 'rmse_ratio', old: 0.8, new: fixture.metrics.rmse_ratio, change: fixture.metrics.rmse_ratio - 0.8 });
+
+    // Asked for HEAD by name, HEAD it is: no silent substitute.
+    const explicit = await runCli(['metrics', '--diff', 'HEAD'], fixture.root);
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr).toMatch(/the metrics of HEAD \(sha256 [0-9a-f]{12}…\) are not in the run cache/);
+  });
+
   test('an unknown revision exits 2 with git\'s reason', async () => {
     initRepo(fixture.root);
     commitAll(fixture.root, 'config only');

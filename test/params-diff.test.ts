@@ -14,7 +14,7 @@ afterEach(() => fixture.cleanup());
 
 const hex = (c: string) => c.repeat(64);
 
-// The notebook's parameters as the lock of a default run records them (pipeline.yaml of the repo).
+// The parameters of the fixture's own pipeline.yaml (FIXTURE_CONFIG) as a run's lock records them.
 const recorded: Record<string, Record<string, unknown>> = {
   sample: { days: 0, seed: 7 },
   ingest: { source: 'sample' },

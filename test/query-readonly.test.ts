@@ -38,6 +38,42 @@ describe('pipeline query is read-only', () => {
     expect(stderr).toMatch(/Catalog Error: daily is not an table|refused: INSERT statement/);
   });
 
+  test('EXPLAIN ANALYZE, which runs what it explains, is refused for a write', async () => {
+    for (const sql of ['EXPLAIN ANALYZE CREATE TABLE t AS SELECT 1', '/* plan */ explain analyze (format json) insert into t values (1)']) {
+      const { code, stdout, stderr } = await runCli(['query', sql], fixture.root);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^pipeline query: refused: (CREATE|INSERT) statement under EXPLAIN ANALYZE \(which runs it\); pipeline query is read-only/);
+    }
+    // A write the first keyword does not show is caught by the explained statement's own type
+    // (evaluate.metrics, read from JSON, is a real table in the throw-away database).
+    const hidden = await runCli(['query', 'EXPLAIN ANALYZE WITH x AS (SELECT 1 AS a) DELETE FROM evaluate.metrics'], fixture.root);
+    expect(hidden.code).toBe(2);
+    expect(hidden.stderr).toMatch(/^pipeline query: refused: DELETE statement under EXPLAIN ANALYZE \(which runs it\)/);
+    const read = await runCli(['query', 'EXPLAIN ANALYZE SELECT count(*) FROM aggregate.daily', '--csv'], fixture.root);
+    expect(read.code).toBe(0);
+    expect(read.stdout).toMatch(/ANALYZE/);
+  });
+
+  test('a typo in the first keyword gets DuckDB\'s parser error, not a refusal', async () => {
+    const { code, stdout, stderr } = await runCli(['query', 'SELEC 1'], fixture.root);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^pipeline query: Parser Error: syntax error at or near "SELEC"/);
+  });
+
+  test('PIVOT and UNPIVOT statements are queries, with or without an IN list', async () => {
+    const values = "(SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'b', 2 UNION ALL SELECT 'a', 3)";
+    const pivot = await runCli(['query', `PIVOT ${values} ON k USING sum(v)`, '--json'], fixture.root);
+    expect(pivot.stderr).toBe('');
+    expect(pivot.code).toBe(0);
+    expect(JSON.parse(pivot.stdout)).toEqual([{ a: 4, b: 2 }]);
+    const listed = await runCli(['query', `PIVOT ${values} ON k IN ('b') USING sum(v)`, '--json'], fixture.root);
+    expect(JSON.parse(listed.stdout)).toEqual([{ b: 2 }]);
+    const unpivot = await runCli(['query', "UNPIVOT (SELECT 1 AS x, 2 AS y) ON x, y INTO NAME k VALUE v", '--csv'], fixture.root);
+    expect(unpivot).toMatchObject({ code: 0, stdout: 'k,v\nx,1\ny,2\n' });
+  });
+
   test('reading files from SQL is blocked', async () => {
     const { code, stderr } = await runCli(['query', "SELECT * FROM read_csv('artifacts/sample/minutes.csv')"], fixture.root);
     expect(code).toBe(2);

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../pipeline/config.ts';
 import { sample } from '../stages/sample.ts';
 import { artifact, removeProject, runStage, tempProject } from './data-helpers.ts';
 
@@ -116,5 +117,19 @@ describe('sample is deterministic', () => {
     expect(two.length - 1).toBe(2 * 1440);
     expect(two[1]!.split(',')[0]).toBe(String(Date.UTC(2022, 1, 28) / 1000));
     expect(two.slice(1)).toEqual(four.slice(1 + 2 * 1440));
+  });
+
+  it('takes seeds that fit the 32-bit generator and refuses larger ones rather than repeating their data', async () => {
+    // 2^32 + 3 would wrap round to seed 3: the same minutes under another name.
+    expect(await sampleCsv({ seed: 0xffffffff, days: 1 })).not.toBe(await sampleCsv({ seed: 3, days: 1 }));
+    const error = (() => {
+      try {
+        parseConfig('pipeline.yaml', 'stages:\n  sample: { seed: 4294967299 }\n', [sample]);
+      } catch (e) {
+        return e as Error;
+      }
+      return new Error('accepted');
+    })();
+    expect(error.message).toBe('pipeline.yaml:2:13: sample.seed must be an integer from 0 to 4294967295, got 4294967299');
   });
 });

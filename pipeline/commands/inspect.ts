@@ -1,14 +1,14 @@
 // `pipeline inspect [STAGE[/ARTIFACT]]`: every artifact at a glance, or one artifact in detail.
 import { humanSize, selectArtifacts } from '../artifacts.ts';
-import { inspectArtifact, listArtifactFacts, type ArtifactDetail, type ListedArtifact } from '../inspect.ts';
+import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact } from '../inspect.ts';
 import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
 import { formatAligned, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../table.ts';
 import { defineCommand, type Io } from './command.ts';
 
 interface InspectArgs {
   target?: string;
-  head: number;
-  tail: number;
+  head?: number;
+  tail?: number;
   json?: boolean;
   csv?: boolean;
   config?: string;
@@ -29,7 +29,7 @@ function listingTable(listed: readonly ListedArtifact[], format: OutputFormat): 
       a.file,
       a.format,
       a.rows ?? null,
-      readable ? (a.exists ? humanSize(a.size) : null) : a.size,
+      readable ? (a.size === null ? null : humanSize(a.size)) : a.size,
       readable ? statusText(a) : a.fresh,
     ]),
   };
@@ -44,13 +44,28 @@ function rowsTable(columns: readonly string[], rows: readonly (readonly Cell[])[
   return { columns, rows };
 }
 
-function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io): void {
+/** Rows shown when --head/--tail are not given (the aligned and JSON views). */
+const SAMPLE_ROWS = 5;
+
+/** The first and last rows as one CSV table, each row once, with its 0-based position in the file. */
+export function sampleRowsTable(d: ArrowDetail): Table {
+  const names = d.columns.map((c) => c.name);
+  const firstTail = d.rows - d.tail.length;
+  const rows: Cell[][] = [
+    ...d.head.map((row, i) => [i, ...row]),
+    // Rows the head already printed are not repeated when the two overlap.
+    ...d.tail.flatMap((row, i) => (firstTail + i < d.head.length ? [] : [[firstTail + i, ...row]])),
+  ];
+  return { columns: ['row', ...names], rows };
+}
+
+function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked: boolean): void {
   const { artifact: a, detail } = d;
   const facts: [string, Cell][] = [
     ['artifact', `${a.stage}/${a.file}`],
     ['path', a.path],
     ['format', a.format],
-    ['size', format === 'table' ? `${humanSize(a.size)} (${a.size} bytes)` : a.size],
+    ['size', format === 'table' && a.size !== null ? `${humanSize(a.size)} (${a.size} bytes)` : a.size],
     ['fresh', a.fresh],
   ];
   if (format === 'json') {
@@ -92,6 +107,10 @@ function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io): void {
   if (format === 'csv') {
     // One table per artifact kind so the output stays valid CSV: the column summary for Arrow,
     // key/value pairs otherwise.
+    if (detail.kind === 'arrow' && rowsAsked) {
+      io.stdout.write(formatTable(sampleRowsTable(detail), 'csv'));
+      return;
+    }
     if (detail.kind === 'arrow') {
       io.stdout.write(
         formatTable(
@@ -170,14 +189,25 @@ export const inspectCommand = defineCommand<InspectArgs>({
   builder: (y) =>
     y
       .positional('target', { type: 'string', describe: 'a stage (aggregate) or an artifact (aggregate/daily, aggregate/daily.arrow)' })
-      .option('head', { type: 'number', default: 5, describe: 'first rows of an Arrow artifact to show' })
-      .option('tail', { type: 'number', default: 5, describe: 'last rows of an Arrow artifact to show' })
+      .option('head', { type: 'number', describe: `first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('tail', { type: 'number', describe: `last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
       .option('json', { type: 'boolean', describe: 'print JSON' })
-      .option('csv', { type: 'boolean', describe: 'print CSV' }) as never,
+      .option('csv', {
+        type: 'boolean',
+        describe:
+          'print CSV: the listing; for an Arrow artifact its column summary (name, type, nullable, nulls, min, max, mean), ' +
+          'or with --head/--tail those rows instead, a "row" column first giving each row\'s 0-based position in the file',
+      })
+      .example('$0 inspect aggregate/daily --csv --tail 30', 'the last 30 days as CSV: row,date,price,…') as never,
   async run(args, io) {
     return guarded(io, 'inspect', async () => {
       const format = outputFormat(args);
-      for (const [name, value] of [['head', args.head], ['tail', args.tail]] as const) {
+      // CSV holds one table: the column summary, or the rows when rows are asked for. Asking for
+      // only --tail as CSV prints only the tail.
+      const rowsAsked = format === 'csv' && (args.head !== undefined || args.tail !== undefined);
+      const head = args.head ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      const tail = args.tail ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      for (const [name, value] of [['head', head], ['tail', tail]] as const) {
         if (!Number.isInteger(value) || value < 0) throw new CommandFailure(`--${name} must be a non-negative integer, got ${value}`, 2);
       }
       const { project, artifacts, freshness } = await openInspection(args, io);
@@ -196,7 +226,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
             listed = selection.artifacts;
             break;
           case 'artifact': {
-            const detail = await inspectArtifact(selection.artifact, freshness, project.root, { head: args.head, tail: args.tail });
+            const detail = await inspectArtifact(selection.artifact, freshness, project.root, { head, tail });
             if (!detail.artifact.exists) {
               throw new CommandFailure(
                 `${detail.artifact.path} does not exist yet; "pipeline run ${selection.artifact.stage}" produces it`,
@@ -204,7 +234,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
               );
             }
             warn(io, staleWarning(selection.artifact.stage, freshness));
-            renderDetail(detail, format, io);
+            renderDetail(detail, format, io, rowsAsked);
             return 0;
           }
         }

@@ -39,7 +39,12 @@ export const metricsCommand = defineCommand<MetricsArgs>({
       } catch {
         throw new CommandFailure(`${METRICS_OUTPUT} does not exist yet; "pipeline run" produces it`, 1);
       }
-      const metrics = JSON.parse(text) as unknown;
+      let metrics: unknown;
+      try {
+        metrics = JSON.parse(text) as unknown;
+      } catch (error) {
+        throw new CommandFailure(`${METRICS_OUTPUT}: not valid JSON (${(error as Error).message}); "pipeline run evaluate --force" rewrites it`, 1);
+      }
       warn(io, staleWarning('evaluate', freshness));
       const format = outputFormat(args);
       const fresh = freshness.get('evaluate')?.fresh ?? false;
@@ -55,6 +60,7 @@ export const metricsCommand = defineCommand<MetricsArgs>({
         if (error instanceof BaselineMissing) throw new CommandFailure(error.message, 2);
         throw error;
       }
+      warn(io, baseline.note);
       const rows = diffLeaves(metricFigures(baseline.value), metricFigures(metrics)).filter((r) => args.all || r.changed);
       if (format === 'json') {
         io.stdout.write(toJson({ baseline: baseline.source, fresh, diff: rows.map(({ changed: _, ...r }) => ({ ...r, old: r.old ?? null, new: r.new ?? null })) }));

@@ -4,9 +4,12 @@ import { QueryMissingArtifact, QueryRefused, QuerySqlError, runReadOnlyQuery, sq
 import { formatCsvRows, formatTable, jsonArrayItem, outputFormat, type Cell } from '../table.ts';
 import { defineCommand } from './command.ts';
 
+/** The aligned table's row limit unless --max-rows says otherwise (it must hold every row at once). */
+const TABLE_MAX_ROWS = 10_000;
+
 interface QueryArgs {
   sql: string;
-  maxRows: number;
+  maxRows?: number;
   json?: boolean;
   csv?: boolean;
   config?: string;
@@ -18,17 +21,22 @@ export const queryCommand = defineCommand<QueryArgs>({
   builder: (y) =>
     y
       .positional('sql', { type: 'string', describe: 'one SELECT statement', demandOption: true })
-      .option('max-rows', { type: 'number', default: 10_000, describe: 'print at most this many rows (0: all)' })
+      .option('max-rows', {
+        type: 'number',
+        describe: `print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`,
+      })
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' })
       .example('$0 query "SELECT date, price FROM aggregate.daily WHERE price > 60000"', '') as never,
   async run(args, io) {
     return guarded(io, 'query', async () => {
-      if (!Number.isInteger(args.maxRows) || args.maxRows < 0) {
-        throw new CommandFailure(`--max-rows must be a non-negative integer, got ${args.maxRows}`, 2);
+      const format = outputFormat(args);
+      // A pipe gets every row unless limited on purpose; a terminal is spared an accidental flood.
+      const maxRows = args.maxRows ?? (format === 'table' ? TABLE_MAX_ROWS : 0);
+      if (!Number.isInteger(maxRows) || maxRows < 0) {
+        throw new CommandFailure(`--max-rows must be a non-negative integer, got ${maxRows}`, 2);
       }
       const { artifacts, freshness } = await openInspection(args, io);
-      const format = outputFormat(args);
       // CSV and JSON go out chunk by chunk; only the aligned table needs every row before printing.
       let started = false;
       const write = (text: string) =>
@@ -51,7 +59,7 @@ export const queryCommand = defineCommand<QueryArgs>({
             };
       let result;
       try {
-        result = await runReadOnlyQuery(String(args.sql), artifacts, { maxRows: args.maxRows, onRows });
+        result = await runReadOnlyQuery(String(args.sql), artifacts, { maxRows, onRows });
       } catch (error) {
         if (error instanceof QuerySqlError && /^Catalog Error/.test(error.message)) {
           const names = artifacts.filter((a) => a.format === 'arrow').map(sqlTableName);
@@ -68,7 +76,7 @@ export const queryCommand = defineCommand<QueryArgs>({
       else if (format === 'csv' && !started) io.stdout.write(formatCsvRows(result.columns, [result.columns]));
       else if (format === 'json') io.stdout.write(started ? '\n]\n' : '[]\n');
       if (result.truncated) {
-        warn(io, `output cut at ${args.maxRows} rows; --max-rows 0 prints them all (or add a LIMIT)`);
+        warn(io, `output cut at ${maxRows} rows; --max-rows 0 prints them all (or add a LIMIT)`);
       }
       if (format === 'table') {
         const tables = result.tables.map(sqlTableName).join(', ');

@@ -153,12 +153,23 @@ function concatChunks<A extends Float64Array | Int32Array>(column: Vector, into:
   return into;
 }
 
-/** A float64 column of a table as one contiguous Float64Array (null slots hold whatever the file held). */
+/**
+ * A float64 column of a table as one contiguous Float64Array. Every value must be present and finite: a
+ * NaN or an infinity would otherwise flow silently into a scaler, the pairs and the model.
+ */
 export function float64Column(table: Table, name: string, where: string): Float64Array {
   const column = requireColumn(table, name, where);
   if (!isFloat64(column.type)) throw new Error(`${where}: column "${name}" should be float64, is ${String(column.type)}`);
   if (column.nullCount > 0) throw new Error(`${where}: column "${name}" has ${column.nullCount} null values; expected none`);
-  return concatChunks(column, new Float64Array(column.length));
+  const values = concatChunks(column, new Float64Array(column.length));
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      let count = 0;
+      for (let j = i; j < values.length; j++) if (!Number.isFinite(values[j]!)) count++;
+      throw new Error(`${where}: column "${name}" has ${count} non-finite values (the first, at row ${i + 1} of ${values.length}, is ${values[i]}); expected finite numbers`);
+    }
+  }
+  return values;
 }
 
 /** A DateDay column as days since 1970-01-01 (UTC). */

@@ -73,8 +73,15 @@ export function predictionSpec(points: readonly PredictionPoint[]): TopLevelSpec
     data: { values },
     mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 },
     encoding: {
-      // UTC scale: the axis shows the dates as stored, whatever the machine's time zone.
-      x: { field: 'date', type: 'temporal', scale: { type: 'utc' }, title: 'Date (UTC)', axis: { format: '%Y-%m-%d', labelAngle: -40 } },
+      // UTC scale: the axis shows the dates as stored, whatever the machine's time zone. Ticks at
+      // least a day apart: with a few test days vega would tick every 6-12 h and repeat each date.
+      x: {
+        field: 'date',
+        type: 'temporal',
+        scale: { type: 'utc' },
+        title: 'Date (UTC)',
+        axis: { format: '%Y-%m-%d', labelAngle: -40, tickMinStep: 86_400_000 },
+      },
       y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
       color: {
         field: 'series',

@@ -9,10 +9,18 @@ export interface ForecastMetrics {
   readonly mape: number;
   /**
    * Share of days (0..1) where the forecast moves in the direction the price moved:
-   * sign(forecast - previous real) == sign(real - previous real). A "no change" forecast (persistence)
-   * has sign 0, so it scores only on days whose price did not change at all.
+   * sign(forecast - previous real) == sign(real - previous real). Read it against upDaysShare: a model
+   * that always forecasts "up" scores exactly that share.
    */
   readonly directional_accuracy: number;
+}
+
+/**
+ * The persistence baseline's scores. "Tomorrow = today" forecasts no direction at all, so it has no
+ * directional accuracy (null, rather than the 0 that sign 0 would score by construction).
+ */
+export interface BaselineMetrics extends Omit<ForecastMetrics, 'directional_accuracy'> {
+  readonly directional_accuracy: null;
 }
 
 export function forecastMetrics(real: ArrayLike<number>, forecast: ArrayLike<number>, previous: ArrayLike<number>): ForecastMetrics {
@@ -39,4 +47,18 @@ export function forecastMetrics(real: ArrayLike<number>, forecast: ArrayLike<num
     mape: (100 * percent) / n,
     directional_accuracy: sameDirection / n,
   };
+}
+
+export function persistenceMetrics(real: ArrayLike<number>, previous: ArrayLike<number>): BaselineMetrics {
+  return { ...forecastMetrics(real, previous, previous), directional_accuracy: null };
+}
+
+/** Share of days (0..1) whose real price rose above the previous day's: the naive "always up" score. */
+export function upDaysShare(real: ArrayLike<number>, previous: ArrayLike<number>): number {
+  const n = real.length;
+  if (n === 0) throw new Error('no days to score');
+  if (previous.length !== n) throw new Error(`expected ${n} previous prices, got ${previous.length}`);
+  let up = 0;
+  for (let i = 0; i < n; i++) if (real[i]! > previous[i]!) up++;
+  return up / n;
 }

@@ -21,6 +21,21 @@ export function buildModel(spec: ModelSpec): tfTypes.Sequential {
   return model;
 }
 
+/**
+ * Runs `build` with console.warn sent to `warn` instead (restored afterwards, even on a throw). tfjs'
+ * initialisers talk on the console (Orthogonal warns of "slowness" on matrices over 2,000 elements,
+ * i.e. from 23 units), and stages never print.
+ */
+export function withWarningsTo<T>(warn: (message: string) => void, build: () => T): T {
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warn(args.map(String).join(' '));
+  try {
+    return build();
+  } finally {
+    console.warn = original;
+  }
+}
+
 function addLayers(model: tfTypes.Sequential, spec: ModelSpec): void {
   let seed = spec.seed;
   const nextSeed = () => seed++;

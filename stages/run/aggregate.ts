@@ -17,9 +17,16 @@ export interface AggregateReport {
   days: number;
   first_date: string;
   last_date: string;
-  /** Dates between the first and the last with no trade at all (filled or dropped as `gaps` says). */
+  /**
+   * Dates from the first to the last date with minutes that have no trade at all (no row, or only rows
+   * without trades), whatever became of them; `gap_count` is their number. Each is in exactly one of
+   * `filled_days` (kept, carrying the last price: `gaps: ffill`) and `dropped_days` (not in daily.arrow:
+   * `gaps: drop`, or a leading day with no earlier price to carry, under either setting).
+   */
   gap_count: number;
   gap_days: string[];
+  filled_days: string[];
+  dropped_days: string[];
   minutes_with_trades: number;
 }
 
@@ -29,6 +36,8 @@ interface Daily {
   date: Int32Array;
   columns: Record<(typeof DAILY_COLUMNS)[number], Float64Array>;
   gapDays: number[];
+  filledDays: number[];
+  droppedDays: number[];
   minutesWithTrades: number;
 }
 
@@ -144,6 +153,8 @@ class DailyAccumulator {
     const date = new Int32Array(span);
     const columns = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, new Float64Array(span)])) as Daily['columns'];
     const gapDays: number[] = [];
+    const filledDays: number[] = [];
+    const droppedDays: number[] = [];
     let out = 0;
     let source = 0;
     let minutesWithTrades = 0;
@@ -155,7 +166,11 @@ class DailyAccumulator {
       if (!traded) {
         gapDays.push(day);
         // A leading gap has nothing to carry: it is dropped whatever `gaps` says.
-        if (gaps === 'drop' || last < 0) continue;
+        if (gaps === 'drop' || last < 0) {
+          droppedDays.push(day);
+          continue;
+        }
+        filledDays.push(day);
         // The series the model learns (price) and vwap carry their last value; the bar is flat at the last close.
         date[out] = day;
         columns.price[out] = columns.price[last]!;
@@ -182,7 +197,7 @@ class DailyAccumulator {
       last = out++;
     }
     const trimmed = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, columns[name].subarray(0, out)])) as Daily['columns'];
-    return { length: out, date: date.subarray(0, out), columns: trimmed, gapDays, minutesWithTrades };
+    return { length: out, date: date.subarray(0, out), columns: trimmed, gapDays, filledDays, droppedDays, minutesWithTrades };
   }
 }
 
@@ -265,6 +280,8 @@ export async function run(ctx: StageContext<z.output<(typeof aggregate)['params'
     last_date: isoDate(daily.date[daily.length - 1]!),
     gap_count: daily.gapDays.length,
     gap_days: daily.gapDays.map(isoDate),
+    filled_days: daily.filledDays.map(isoDate),
+    dropped_days: daily.droppedDays.map(isoDate),
     minutes_with_trades: daily.minutesWithTrades,
   };
   await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -5,7 +5,7 @@ import { loadTf } from '../lib/tf.ts';
 import { predict } from '../lib/model.ts';
 import { loadModel } from '../lib/model-files.ts';
 import { isoDay, readDailyPrices, readPairs } from '../lib/pairs.ts';
-import { forecastMetrics } from '../lib/metrics.ts';
+import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/metrics.ts';
 import { lossSpec, predictionSpec, renderSpec } from '../lib/charts.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { evaluate } from '../evaluate.ts';
@@ -89,22 +89,24 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   await writeFile(ctx.output('predictions.arrow'), tableToIPC(table, 'file'));
 
   const modelMetrics = forecastMetrics(real, predicted, persistence);
-  const persistenceMetrics = forecastMetrics(real, persistence, persistence);
-  const rmseRatio = modelMetrics.rmse / persistenceMetrics.rmse;
+  const baselineMetrics = persistenceMetrics(real, persistence);
+  const rmseRatio = modelMetrics.rmse / baselineMetrics.rmse;
   const metrics = {
     days: n,
     from: isoDay(test.days[0]!),
     to: isoDay(test.days[n - 1]!),
     model: modelMetrics,
-    persistence: persistenceMetrics,
+    persistence: baselineMetrics,
+    up_days_share: upDaysShare(real, persistence),
     rmse_ratio: rmseRatio,
     beats_persistence: rmseRatio < 1,
-    units: { rmse: 'USD', mae: 'USD', mape: 'percent', directional_accuracy: 'share of days, 0..1' },
+    units: { rmse: 'USD', mae: 'USD', mape: 'percent', directional_accuracy: 'share of days, 0..1', up_days_share: 'share of days, 0..1' },
     notes: {
       persistence: 'the naive forecast: tomorrow = today (the real price of the day before)',
       rmse_ratio: 'model rmse / persistence rmse; below 1 beats the naive forecast',
       directional_accuracy:
-        'share of days where sign(forecast - previous real) == sign(real - previous real); persistence forecasts no change, so it scores only on days whose price did not move',
+        'share of days where sign(forecast - previous real) == sign(real - previous real); null for persistence, which forecasts no move; compare it with up_days_share',
+      up_days_share: 'share of test days whose real price rose above the day before: the directional accuracy of always forecasting "up"',
     },
   };
   await writeFile(ctx.output('metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
@@ -124,7 +126,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   await writeFile(ctx.output('loss.png'), loss.png);
 
   ctx.info(
-    `${n} test days: model RMSE ${modelMetrics.rmse.toFixed(2)} USD, persistence ${persistenceMetrics.rmse.toFixed(2)} USD, ratio ${rmseRatio.toFixed(3)}` +
+    `${n} test days: model RMSE ${modelMetrics.rmse.toFixed(2)} USD, persistence ${baselineMetrics.rmse.toFixed(2)} USD, ratio ${rmseRatio.toFixed(3)}` +
       (rmseRatio < 1 ? '' : ' (does not beat "tomorrow = today")'),
   );
 }

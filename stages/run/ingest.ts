@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from '../lib/arrow.ts';
-import { readFirstLine } from '../lib/csv-header.ts';
+import { findLine, readFirstLine, splitCsvFields } from '../lib/csv-header.ts';
 import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/duckdb.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { z } from 'zod';
@@ -36,7 +36,9 @@ export const MINUTES_SCHEMA = schemaOf([
 const BATCH_ROWS = 64 * 1024;
 
 /** Why a row is dropped; the codes are computed in SQL, the names are the report's keys. */
-const DROP_REASONS = ['high_below_low', 'non_positive_price'] as const;
+const DROP_REASONS = ['high_below_low', 'non_positive_price', 'non_finite'] as const;
+/** Not a drop reason: a timestamp that is not an integer, reported as a parse error. */
+const BAD_TIMESTAMP = 9;
 
 export interface IngestReport {
   source: string;
@@ -47,7 +49,7 @@ export interface IngestReport {
   /** Rows dropped because an earlier-kept row had the same timestamp. */
   duplicates: number;
   dropped: Record<(typeof DROP_REASONS)[number], number>;
-  /** True when the file was not in strictly increasing timestamp order (it was sorted). */
+  /** True when a timestamp goes backwards in the file (it was sorted); repeated timestamps alone don't set it. */
   out_of_order: boolean;
   first_timestamp: string;
   last_timestamp: string;
@@ -69,7 +71,8 @@ async function checkHeader(path: string, shown: string): Promise<void> {
     throw new Error(`${shown}: cannot read the file (${error.code ?? error.message})`);
   });
   if (header === null) throw new Error(`${shown}: the file is empty; expected the header line ${expected.join(',')}`);
-  const found = header.split(',').map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
+  if (header === '') throw new Error(`${shown}:1: line 1 is blank; expected the header line ${expected.join(',')}`);
+  const found = splitCsvFields(header).map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
   if (found.join(',') === expected.join(',')) return;
   const missing = expected.filter((name) => !found.includes(name));
   const unexpected = found.filter((name) => !(expected as readonly string[]).includes(name));
@@ -86,9 +89,15 @@ async function checkHeader(path: string, shown: string): Promise<void> {
  * timestamp, which must be there), malformed rows collected in a rejects table instead of failing at once,
  * and a drop-reason code per row. `sorted` orders by timestamp with a tie-break on every value so that the
  * row kept among duplicates does not depend on the file's order (a row with a trade sorts first).
+ *
+ * `nullstr` matches whole fields exactly, but DuckDB's float parser also reads `-nan`, `NAN`, ` NaN`... as a
+ * NaN double: those become NULL too (pandas reads `-nan` as missing and cannot parse the others at all), so
+ * no NaN ever passes as a trade. Infinite values are dropped (`non_finite`). The timestamp is read as a
+ * double because DuckDB's integer parser silently rounds `1600000060.5`: a non-integer one is flagged
+ * (code BAD_TIMESTAMP) and the caller turns it into a parse error with its line.
  */
 function readSql(path: string, name: string, sorted: boolean): string {
-  const columns = KAGGLE_COLUMNS.map(([column], i) => `${quotedString(column)}: ${quotedString(i === 0 ? 'BIGINT' : 'DOUBLE')}`);
+  const columns = KAGGLE_COLUMNS.map(([column]) => `${quotedString(column)}: ${quotedString('DOUBLE')}`);
   const q = (i: number) => quotedIdentifier(KAGGLE_COLUMNS[i]![0]);
   const prices = [1, 2, 3, 4, 7].map(q).join(', ');
   const options = [
@@ -105,17 +114,36 @@ function readSql(path: string, name: string, sorted: boolean): string {
     `rejects_table = ${quotedString(`rejects_${name}`)}`,
     `rejects_scan = ${quotedString(`scans_${name}`)}`,
   ];
+  const nan = `${quotedString('NaN')}::DOUBLE`;
+  const cleaned = [
+    `${q(0)}`,
+    ...KAGGLE_COLUMNS.slice(1).map((_, i) => `nullif(${q(i + 1)}, ${nan}) AS ${q(i + 1)}`),
+  ];
+  // Integers of up to 53 bits are exact in a double (and in the stream's two-int32 reading).
+  const badTimestamp = `(NOT isfinite(${q(0)}) OR ${q(0)} <> trunc(${q(0)}) OR abs(${q(0)}) > 9007199254740991)`;
+  const infinite = KAGGLE_COLUMNS.slice(1).map((_, i) => `isinf(${q(i + 1)})`).join(' OR ');
   const select = [
-    ...KAGGLE_COLUMNS.map((_, i) => q(i)),
-    `(CASE WHEN ${q(2)} < ${q(3)} THEN 1 WHEN least(${prices}) <= 0 THEN 2 ELSE 0 END)::TINYINT AS drop_reason`,
+    `(CASE WHEN ${badTimestamp} THEN 0 ELSE ${q(0)} END)::BIGINT AS ${q(0)}`,
+    ...KAGGLE_COLUMNS.slice(1).map((_, i) => q(i + 1)),
+    `(CASE WHEN ${badTimestamp} THEN ${BAD_TIMESTAMP} WHEN ${infinite} THEN 3 WHEN ${q(2)} < ${q(3)} THEN 1 WHEN least(${prices}) <= 0 THEN 2 ELSE 0 END)::TINYINT AS drop_reason`,
   ];
   const order = sorted ? ` ORDER BY ${KAGGLE_COLUMNS.map((_, i) => `${q(i)} NULLS LAST`).join(', ')}` : '';
-  return `SELECT ${select.join(', ')} FROM read_csv(${quotedString(path)}, ${options.join(', ')})${order}`;
+  return `SELECT ${select.join(', ')} FROM (SELECT ${cleaned.join(', ')} FROM read_csv(${quotedString(path)}, ${options.join(', ')}))${order}`;
 }
 
+/** The fast pass met a timestamp that does not increase: the caller reruns sorted. */
+interface Restart {
+  /** A timestamp went backwards somewhere (not only repeated timestamps). */
+  readonly backwards: boolean;
+}
+
+/** A row flagged BAD_TIMESTAMP: the caller finds its line in the file (DuckDB's result has no line numbers). */
+class BadTimestamp extends Error {}
+
 /**
- * Streams the query's chunks into minutes.arrow. Returns null (and writes nothing valid) when `mode` is
- * 'fast' and a timestamp does not increase: the caller then reruns sorted.
+ * Streams the query's chunks into minutes.arrow. Returns a Restart (and writes nothing valid) when `mode`
+ * is 'fast' and a timestamp does not increase: the caller then reruns sorted. After a repeated timestamp
+ * the fast pass reads on, timestamps only, to tell whether the file also goes backwards.
  */
 async function convert(
   connection: DuckDBConnection,
@@ -124,7 +152,7 @@ async function convert(
   ctx: { signal: AbortSignal; progress: (p: { done: number; label?: string }) => void },
   shown: string,
   mode: 'fast' | 'sorted',
-): Promise<IngestReport | null> {
+): Promise<IngestReport | Restart> {
   const result = await connection.stream(sql);
   const sink = new ArrowFileSink(output, MINUTES_SCHEMA);
   const batch = new MinuteBatch();
@@ -132,7 +160,7 @@ async function convert(
   let kept = 0;
   let nanRows = 0;
   let duplicates = 0;
-  const dropped = [0, 0, 0];
+  const dropped = [0, 0, 0, 0];
   let previous = -Infinity;
   let first = 0;
   let days = 0;
@@ -178,12 +206,13 @@ async function convert(
       for (let i = 0; i < n; i++) {
         const code = reason[i]!;
         if (code !== 0) {
+          if (code === BAD_TIMESTAMP) throw new BadTimestamp();
           dropped[code]!++;
           continue;
         }
         const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
         if (t <= previous) {
-          if (mode === 'fast') return null;
+          if (mode === 'fast') return { backwards: t < previous || (await goesBackwards(result, ctx.signal, ts, reason, i + 1, n, previous)) };
           duplicates++;
           continue;
         }
@@ -219,7 +248,7 @@ async function convert(
     rows_kept: kept,
     nan_rows: nanRows,
     duplicates,
-    dropped: { high_below_low: dropped[1]!, non_positive_price: dropped[2]! },
+    dropped: { high_below_low: dropped[1]!, non_positive_price: dropped[2]!, non_finite: dropped[3]! },
     out_of_order: false,
     first_timestamp: new Date(first * 1000).toISOString(),
     last_timestamp: new Date(previous * 1000).toISOString(),
@@ -227,6 +256,38 @@ async function convert(
     last_unix: previous,
     days_covered: days,
   };
+}
+
+/**
+ * Reads the rest of the stream (from row `from` of the current chunk) for a kept timestamp below the
+ * largest seen so far.
+ */
+async function goesBackwards(
+  result: DuckDBResult,
+  signal: AbortSignal,
+  ts: Int32Array,
+  reason: Int8Array,
+  from: number,
+  n: number,
+  largest: number,
+): Promise<boolean> {
+  for (;;) {
+    for (let i = from; i < n; i++) {
+      if (reason[i] === BAD_TIMESTAMP) throw new BadTimestamp();
+      if (reason[i] !== 0) continue;
+      const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
+      if (t < largest) return true;
+      largest = t;
+    }
+    signal.throwIfAborted();
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) return false;
+    n = chunk.rowCount;
+    from = 0;
+    const int64 = chunkInt64(chunk, 0);
+    ts = new Int32Array(int64.buffer, int64.byteOffset, 2 * n);
+    reason = chunkInt8(chunk, VALUE_COLUMNS + 1);
+  }
 }
 
 /**
@@ -270,13 +331,13 @@ async function throwOnRejects(connection: DuckDBConnection, name: string, shown:
   let what: string;
   switch (String(row.error_type)) {
     case 'CAST': {
-      const text = csvLine.split(',')[columnIndex - 1] ?? '';
+      const text = splitCsvFields(csvLine)[columnIndex - 1] ?? '';
       what = `column "${columnName}": cannot parse "${text}" as ${columnName === 'Timestamp' ? 'an integer (unix seconds)' : 'a number'}`;
       break;
     }
     case 'MISSING COLUMNS':
     case 'TOO MANY COLUMNS':
-      what = `expected ${KAGGLE_COLUMNS.length} fields, found ${csvLine.split(',').length}`;
+      what = `expected ${KAGGLE_COLUMNS.length} fields, found ${splitCsvFields(csvLine).length}`;
       break;
     default:
       what = String(row.error_message);
@@ -387,6 +448,18 @@ function fresh<T>(make: () => T): T[] {
   return Array.from({ length: VALUE_COLUMNS }, make);
 }
 
+/** A timestamp that is not an integer of unix seconds, as the read query's BAD_TIMESTAMP flags it. */
+function badTimestamp(text: string): boolean {
+  const value = text.trim() === '' ? NaN : Number(text);
+  return !Number.isInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER;
+}
+
+async function badTimestampError(path: string, shown: string): Promise<Error> {
+  const found = await findLine(path, (fields) => badTimestamp(fields[0] ?? ''));
+  if (found === null) return new Error(`${shown}: column "Timestamp": a value is not an integer (unix seconds)`);
+  return new Error(`${shown}:${found.line}: column "Timestamp": cannot parse "${found.fields[0]}" as an integer (unix seconds)`);
+}
+
 export async function run(ctx: StageContext<z.output<(typeof ingest)['params']>>): Promise<void> {
   const path = ctx.inputs[0]!;
   const shown = displayPath(ctx.root, path);
@@ -394,18 +467,26 @@ export async function run(ctx: StageContext<z.output<(typeof ingest)['params']>>
 
   const spill = await mkdtemp(join(tmpdir(), 'pipeline-ingest-'));
   const output = ctx.output('minutes.arrow');
+  // DuckDB reads a path with `*`, `?` or `[` as a glob (and could merge other files): it is given a
+  // pattern-free link to the real file instead; messages name the file as the user did.
+  const source = join(spill, path.endsWith('.gz') ? 'source.csv.gz' : 'source.csv');
   try {
+    await symlink(await realpath(path), source);
     const report = await withDuckDB({ memoryLimit: '256MB' }, async (connection) => {
       await connection.run(`SET temp_directory = ${quotedString(spill)}`);
       // Lets the scan run ahead of the consumer on all threads; the default (~1 MB) serializes it.
       await connection.run(`SET streaming_buffer_size = ${quotedString('32MB')}`);
       // Fast path: a well-formed file is already strictly increasing, and is streamed in file order.
       // Anything else (a step back or a repeated timestamp) restarts the scan sorted by DuckDB.
-      const inOrder = await convert(connection, readSql(path, 'fast', false), output, ctx, shown, 'fast');
-      if (inOrder) return inOrder;
+      const inOrder = await convert(connection, readSql(source, 'fast', false), output, ctx, shown, 'fast');
+      if ('rows_read' in inOrder) return inOrder;
       ctx.info(`${shown}: timestamps not strictly increasing; sorting`);
-      const sorted = await convert(connection, readSql(path, 'sorted', true), output, ctx, shown, 'sorted');
-      return { ...sorted!, out_of_order: true };
+      const sorted = await convert(connection, readSql(source, 'sorted', true), output, ctx, shown, 'sorted');
+      return { ...(sorted as IngestReport), out_of_order: inOrder.backwards };
+    }).catch(async (error: unknown) => {
+      if (error instanceof BadTimestamp) throw await badTimestampError(path, shown);
+      if (error instanceof Error && error.message.includes(source)) error.message = error.message.split(source).join(shown);
+      throw error;
     });
     report.source = shown;
     await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { loadTf } from '../lib/tf.ts';
-import { buildModel, readWeights, summaryText, writeWeights } from '../lib/model.ts';
+import { buildModel, readWeights, summaryText, withWarningsTo, writeWeights } from '../lib/model.ts';
 import { saveModel } from '../lib/model-files.ts';
 import { modelDiagram } from '../lib/diagram.ts';
 import { readPairs } from '../lib/pairs.ts';
@@ -23,7 +23,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     dropout: p.dropout,
     seed: p.seed,
   };
-  const model = buildModel(spec);
+  const model = withWarningsTo((message) => ctx.info(`tfjs: ${message}`), () => buildModel(spec));
   try {
     // tfjs' seeded initialisers give the starting weights; the fused loop trains a copy of them.
     const theta = readWeights(model, spec);

@@ -17,6 +17,18 @@ interface Scores {
   directional_accuracy: number;
 }
 
+/** The fixture's own pipeline.yaml, every parameter spelled out, so that no test depends on the
+ *  values in the repository's pipeline.yaml. */
+export const FIXTURE_CONFIG = `stages:
+  sample:    { days: 0, seed: 7 }
+  ingest:    { source: sample }
+  aggregate: { gaps: ffill }
+  scale:     {}
+  split:     { test_days: 30, lookback: 1 }
+  train:     { units: 4, layers: 1, activation: sigmoid, dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42 }
+  evaluate:  {}
+`;
+
 export interface Fixture {
   readonly root: string;
   /** Daily rows as written: day number since 1970-01-01 and the price (null = missing). */
@@ -59,7 +71,7 @@ async function writeArrow(path: string, batches: RecordBatch[]): Promise<void> {
 export async function makeFixture(): Promise<Fixture> {
   const root = await mkdtemp(join(tmpdir(), 'pipeline-inspect-'));
   const artifacts = join(root, 'artifacts');
-  await copyFile(join(repo, 'pipeline.yaml'), join(root, 'pipeline.yaml'));
+  await writeFile(join(root, 'pipeline.yaml'), FIXTURE_CONFIG);
   await mkdir(join(root, 'data'), { recursive: true });
   await copyFile(join(repo, 'data', 'btc-usd-daily.csv'), join(root, 'data', 'btc-usd-daily.csv'));
   for (const stage of ['sample', 'ingest', 'aggregate', 'scale', 'split', 'train', 'evaluate']) {
