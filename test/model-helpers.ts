@@ -1,6 +1,6 @@
 // Throw-away projects for the model stages: synthetic daily prices written as the scale and split
 // stages write them (Arrow IPC files and scaler.json), and a StageContext that records progress/info.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateDay, Float64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
@@ -147,4 +147,17 @@ export async function trainAndEvaluate(options: { count?: number; testDays?: num
   const evaluated = await contextFor(evaluate, fixture.root);
   await evaluate.run(evaluated.ctx);
   return { fixture, evaluated, dir: join(fixture.root, 'artifacts', 'evaluate'), trainDir: join(fixture.root, 'artifacts', 'train') };
+}
+
+/** Runs the train stage on a fixture into `<root>/<name>/` and reads back what it wrote. */
+export async function trainInto(fixture: Fixture, name: string, params: Record<string, unknown>) {
+  const { train } = await import('../stages/train.ts');
+  const outDir = join(fixture.root, name);
+  const { ctx } = await contextFor(train, fixture.root, params, outDir);
+  await train.run(ctx);
+  return {
+    weights: await readFile(join(outDir, 'weights.bin')),
+    history: await readFile(join(outDir, 'history.json'), 'utf8'),
+    report: JSON.parse(await readFile(join(outDir, 'report.json'), 'utf8')) as Record<string, unknown>,
+  };
 }

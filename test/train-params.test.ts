@@ -1,9 +1,6 @@
 // batch_size and learning_rate from pipeline.yaml reach the trainer (not just the report's config echo).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { train } from '../stages/train.ts';
-import { contextFor, writeFixture, type Fixture } from './model-helpers.ts';
+import { trainInto, writeFixture, type Fixture } from './model-helpers.ts';
 
 let fixture: Fixture;
 
@@ -13,26 +10,17 @@ beforeAll(async () => {
 });
 afterAll(() => fixture.cleanup());
 
-async function trainInto(name: string, params: Record<string, unknown>) {
-  const outDir = join(fixture.root, name);
-  const { ctx } = await contextFor(train, fixture.root, params, outDir);
-  await train.run(ctx);
-  return {
-    weights: await readFile(join(outDir, 'weights.bin')),
-    report: JSON.parse(await readFile(join(outDir, 'report.json'), 'utf8')),
-  };
-}
 
 it('batch_size 7 trains in ceil(rows / 7) steps per epoch', async () => {
-  const { report } = await trainInto('batch-7', { epochs: 3, batch_size: 7 });
+  const { report } = await trainInto(fixture, 'batch-7', { epochs: 3, batch_size: 7 });
   expect(fixture.trainTargets).toHaveLength(23);
   // 23 rows: 4 batches of up to 7 rows (5 with the default batch of 5).
   expect(report.steps).toBe(3 * 4);
 });
 
 it('learning_rate 0.01 gives other weights than 0.001', async () => {
-  const slow = await trainInto('lr-0.001', { epochs: 2, learning_rate: 0.001 });
-  const fast = await trainInto('lr-0.01', { epochs: 2, learning_rate: 0.01 });
+  const slow = await trainInto(fixture, 'lr-0.001', { epochs: 2, learning_rate: 0.001 });
+  const fast = await trainInto(fixture, 'lr-0.01', { epochs: 2, learning_rate: 0.01 });
   expect(slow.weights.byteLength).toBe(fast.weights.byteLength);
   expect(slow.weights.equals(fast.weights)).toBe(false);
 });
