@@ -6,6 +6,7 @@ import { open, readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { arrowFooter, scanArrow, type ArrowValue, type ColumnStats } from './arrowFile.ts';
 import { ArtifactError, fileFacts, pngSize, svgSize, type Artifact, type ArtifactFormat } from './artifacts.ts';
+import { splitCsvFields } from '../stages/lib/csv-header.ts';
 
 export interface Freshness {
   readonly fresh: boolean;
@@ -139,29 +140,6 @@ async function firstLine(path: string): Promise<string> {
   }
 }
 
-/** Splits one CSV header line, honouring double quotes. */
-export function csvHeader(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
 async function detailOf(artifact: Artifact, size: number, options: { head: number; tail: number }): Promise<Detail> {
   switch (artifact.format) {
     case 'arrow': {
@@ -198,7 +176,7 @@ async function detailOf(artifact: Artifact, size: number, options: { head: numbe
       }
     }
     case 'csv': {
-      const header = csvHeader(await firstLine(artifact.path));
+      const header = splitCsvFields(await firstLine(artifact.path));
       if (size > CSV_COUNT_LIMIT) return { kind: 'csv', header };
       return { kind: 'csv', header, rows: Math.max(0, (await countLines(artifact.path)) - 1) };
     }
