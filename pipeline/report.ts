@@ -110,11 +110,16 @@ function metricsSection(metrics: unknown): string {
     ratio === undefined
       ? ''
       : `<p id="verdict">RMSE ratio ${escapeHtml(readableNumber(ratio))}: the model's error is ${escapeHtml((ratio * 100).toFixed(1))}% of the persistence baseline's ("tomorrow's price = today's"), so it ${ratio < 1 ? 'beats' : 'does not beat'} that baseline on the test days.</p>`;
+  const spread = record.seed_spread as Record<string, unknown> | null | undefined;
+  const spreadNote =
+    spread && typeof spread.seeds === 'number' && typeof spread.rmse_ratio_median === 'number' && typeof spread.beats_persistence === 'number'
+      ? `<p id="seed-spread">Trained from ${escapeHtml(String(spread.seeds))} seeds, the same config gives a median RMSE ratio of ${escapeHtml(readableNumber(spread.rmse_ratio_median))} (${escapeHtml(readableNumber(Number(spread.rmse_ratio_min)))} to ${escapeHtml(readableNumber(Number(spread.rmse_ratio_max)))}); ${escapeHtml(String(Math.round(spread.beats_persistence * spread.seeds)))} of them beat the baseline. Per seed: <code>pipeline query "SELECT * FROM evaluate.seeds"</code>.</p>`
+      : '';
   const notes = flatten(record.notes);
   const noteList = notes.size
     ? `<ul class="notes">${[...notes].map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`).join('')}</ul>`
     : '';
-  return table('metrics', ['metric', 'model', 'persistence', 'unit'], metricsTableRows(metrics)) + note + noteList;
+  return table('metrics', ['metric', 'model', 'persistence', 'unit'], metricsTableRows(metrics)) + note + spreadNote + noteList;
 }
 
 function chartsSection(charts: readonly Chart[]): string {

@@ -42,7 +42,6 @@ export function statCacheFile(artifactsDir: string): string {
 }
 
 function formatParam(value: unknown): string {
-  if (value === undefined) return 'unset';
   return typeof value === 'string' && /^[\w./:-]+$/.test(value) ? value : formatValue(value);
 }
 
@@ -53,7 +52,12 @@ function changedKeys(
   const keys = [...new Set([...Object.keys(after), ...Object.keys(before)])].sort();
   return keys
     .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-    .map((k) => `${k} ${formatParam(before[k])} → ${formatParam(after[k])}`);
+    .map((k) => {
+      // A key the lock lacks is one the stage (or its library list) gained since that run.
+      if (before[k] === undefined) return `${k} new: ${formatParam(after[k])}`;
+      if (after[k] === undefined) return `${k} removed, was ${formatParam(before[k])}`;
+      return `${k} ${formatParam(before[k])} → ${formatParam(after[k])}`;
+    });
 }
 
 /** Compares one stage's current state with its lock entry. */

@@ -14,8 +14,9 @@ export const evaluate = defineStage({
     { stage: 'train', file: 'model.json' },
     { stage: 'train', file: 'weights.bin' },
     { stage: 'train', file: 'history.json' },
+    { stage: 'train', file: 'spread.json' },
   ],
-  outputs: () => ['predictions.arrow', 'metrics.json', 'prediction.png', 'prediction.svg', 'loss.png', 'loss.svg'],
+  outputs: () => ['predictions.arrow', 'metrics.json', 'prediction.png', 'prediction.svg', 'loss.png', 'loss.svg', 'seeds.arrow'],
   async run(ctx) {
     // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a
     // no-op run never pay for tfjs, Arrow or the chart renderers.

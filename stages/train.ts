@@ -15,10 +15,11 @@ export const train = defineStage({
     learning_rate: positiveNumber(0.001, 'Adam learning rate'),
     shuffle: flag(true, 'shuffle the training pairs every epoch'),
     seed: nonNegativeInt(42, 'seed of weight initialisation and shuffling'),
+    spread_seeds: nonNegativeInt(20, 'also train the same config from this many other seeds (seed + 1000·k), so evaluate can show how much the result depends on the seed; 0 = off'),
   }),
   libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow', '@resvg/resvg-js'],
   inputs: () => [{ stage: 'split', file: 'train.arrow' }],
-  outputs: () => ['model.json', 'weights.bin', 'history.json', 'summary.txt', 'model.svg', 'model.png', 'report.json'],
+  outputs: () => ['model.json', 'weights.bin', 'history.json', 'summary.txt', 'model.svg', 'model.png', 'report.json', 'spread.json'],
   async run(ctx) {
     // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a
     // no-op run never pay for tfjs, Arrow or the chart renderers.

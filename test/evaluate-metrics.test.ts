@@ -53,6 +53,8 @@ it('metrics.json scores model and persistence on the same days, as recomputed he
 });
 
 it('the log line says whether the model beats persistence', () => {
-  expect(info).toHaveLength(1);
+  expect(info).toHaveLength(2);
   expect(info[0]).toMatch(/^8 test days: model RMSE [\d.]+ USD, persistence [\d.]+ USD, ratio [\d.]+/);
+  // train.spread_seeds defaults to 20: the model and 20 more seeds.
+  expect(info[1]).toMatch(/^over 21 seeds of this config: ratio median /);
 });

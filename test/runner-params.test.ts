@@ -34,3 +34,12 @@ test('a --set override reruns like an edit and is recorded in the lock params', 
   const back = await rig.run();
   expect(back.stages[1]!.reasons).toEqual(['params changed (times 4 → 2)']);
 });
+
+test('a parameter the lock has not recorded (the stage gained it) is named as new', async () => {
+  const lock = await rig.read('pipeline.lock');
+  const without = lock.replace(/(\n  b:\n(?:    .*\n)*?    params:)\n      times: 2\n/, '$1 {}\n');
+  expect(without).not.toBe(lock);
+  await rig.write('pipeline.lock', without);
+  const result = await rig.run();
+  expect(result.stages[1]!.reasons).toEqual(['params changed (times new: 2)']);
+});

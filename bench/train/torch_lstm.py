@@ -4,6 +4,9 @@ LSTM(units, activation) -> Dense(1), Adam(lr, eps=1e-7 as Keras), MSE, shuffled 
 `--cell keras` is a hand-written cell with the model's activation (sigmoid by default; torch's nn.LSTM
 hard-codes tanh); `--cell nn` is torch's fused nn.LSTM (tanh), the fastest thing torch offers for it.
 Reads a CSV with columns x1..xL,y (scaled); prints one JSON line with the timings and final loss.
+`--seeds 0,1,2` (for bench/quality.ts) trains one model per seed in this one process, each from
+torch.manual_seed(seed) with a fresh model and optimizer, so each run is what `--seed N` alone gives; it
+prints one JSON line holding a list of per-seed results (seed, final loss, seconds, test predictions).
 """
 import argparse
 import json
@@ -53,23 +56,9 @@ class NnLSTM(nn.Module):
         return out[:, -1, :]
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--csv", required=True)
-    p.add_argument("--units", type=int, default=4)
-    p.add_argument("--activation", default="sigmoid")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--cell", choices=["keras", "nn"], default="keras")
-    p.add_argument("--test", help="CSV of test pairs (x1..xL,y) to predict after training")
-    a = p.parse_args()
-
-    torch.manual_seed(a.seed)
-    data = np.loadtxt(a.csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-    x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
-    y = torch.from_numpy(data[:, -1:]).contiguous()
+def fit(a, seed, x, y, test):
+    """One run from torch.manual_seed(seed): (loss history, seconds, test predictions, train-set MSE after)."""
+    torch.manual_seed(seed)
     rnn = KerasLSTM(a.units, a.activation) if a.cell == "keras" else NnLSTM(a.units)
     dense = nn.Linear(a.units, 1)
     nn.init.xavier_uniform_(dense.weight)
@@ -94,10 +83,56 @@ def main():
         history.append(total / n)
     seconds = time.perf_counter() - start
     predictions = None
-    if a.test:
-        test = np.loadtxt(a.test, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-        with torch.no_grad():
+    with torch.no_grad():
+        train_mse = loss_fn(model(x), y).item()
+        if test is not None:
             predictions = model(torch.from_numpy(test[:, :-1]).unsqueeze(-1)).squeeze(-1).tolist()
+    return history, seconds, predictions, train_mse
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--csv", required=True)
+    p.add_argument("--units", type=int, default=4)
+    p.add_argument("--activation", default="sigmoid")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch", type=int, default=5)
+    p.add_argument("--lr", type=float, default=0.001)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seeds", help="comma-separated seeds: one run per seed, one JSON line with all of them")
+    p.add_argument("--cell", choices=["keras", "nn"], default="keras")
+    p.add_argument("--test", help="CSV of test pairs (x1..xL,y) to predict after training")
+    a = p.parse_args()
+
+    data = np.loadtxt(a.csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
+    y = torch.from_numpy(data[:, -1:]).contiguous()
+    test = np.loadtxt(a.test, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2) if a.test else None
+    n = x.shape[0]
+
+    if a.seeds is not None:
+        runs = []
+        for seed in [int(s) for s in a.seeds.split(",") if s.strip()]:
+            history, seconds, predictions, train_mse = fit(a, seed, x, y, test)
+            runs.append({
+                "seed": seed,
+                "final_loss": history[-1],
+                "train_mse": train_mse,
+                "train_seconds": seconds,
+                "test_predictions": predictions,
+            })
+        print(json.dumps({
+            "cell": a.cell,
+            "rows": n,
+            "epochs": a.epochs,
+            "import_seconds": import_seconds,
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "runs": runs,
+        }))
+        return
+
+    history, seconds, predictions, _ = fit(a, a.seed, x, y, test)
     print(json.dumps({
         "cell": a.cell,
         "rows": n,

@@ -1,12 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DateDay, Float64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
+import { DateDay, Float64, Int64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { loadTf } from '../lib/tf.ts';
 import { predict } from '../lib/model.ts';
 import { loadModel } from '../lib/model-files.ts';
 import { isoDay, readDailyPrices, readPairs } from '../lib/pairs.ts';
 import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/metrics.ts';
 import { lossSpec, predictionSpec, renderSpec } from '../lib/charts.ts';
+import { FusedLstm } from '../lib/lstm.ts';
+import { readSpread, summarizeSpread } from '../lib/seed-spread.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { evaluate } from '../evaluate.ts';
 
@@ -33,6 +35,17 @@ async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
+/** One row per seed, the trained model's first: its final training loss, test RMSE (USD) and rmse_ratio. */
+function seedsTable(seeds: readonly number[], finalLoss: readonly number[], rmse: readonly number[], persistenceRmse: number): Table {
+  const floats = (values: readonly number[]) => makeVector(makeData({ type: new Float64(), length: values.length, data: Float64Array.from(values) }));
+  return new Table({
+    seed: makeVector(makeData({ type: new Int64(), length: seeds.length, data: BigInt64Array.from(seeds, BigInt) })),
+    final_loss: floats(finalLoss),
+    rmse: floats(rmse),
+    rmse_ratio: floats(rmse.map((r) => r / persistenceRmse)),
+  });
+}
+
 export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']>>): Promise<void> {
   // Backend selection (and the quiet CPU fallback) before the model is loaded.
   await loadTf();
@@ -57,6 +70,11 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     scaledPredictions = predict(model, test.x, n, test.lookback);
   } finally {
     model.dispose();
+  }
+  const spreadPath = ctx.input('train', 'spread.json');
+  const spread = await readSpread(spreadPath);
+  if (spread.runs.length > 0 && spread.spec.lookback !== test.lookback) {
+    throw new Error(`${spreadPath}: the spread models take ${spread.spec.lookback} days per input, ${testPath} has ${test.lookback} (x1..x${test.lookback})`);
   }
 
   const rowOfDay = new Map<number, number>();
@@ -91,6 +109,29 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   const modelMetrics = forecastMetrics(real, predicted, persistence);
   const baselineMetrics = persistenceMetrics(real, persistence);
   const rmseRatio = modelMetrics.rmse / baselineMetrics.rmse;
+
+  // The same config from other seeds, scored exactly like the model (USD, against the same persistence).
+  const spreadNet = spread.runs.length > 0 ? new FusedLstm(spread.spec, n) : undefined;
+  const spreadRmse = spread.runs.map((run) => {
+    const scaledOut = spreadNet!.predict(run.theta, test.x, n);
+    let squared = 0;
+    for (let i = 0; i < n; i++) squared += (scaledOut[i]! * span + scaler.min - real[i]!) ** 2;
+    return Math.sqrt(squared / n);
+  });
+  const seedSpread = summarizeSpread(rmseRatio, spreadRmse.map((rmse) => rmse / baselineMetrics.rmse));
+  await writeFile(
+    ctx.output('seeds.arrow'),
+    tableToIPC(
+      seedsTable(
+        [spread.seed, ...spread.runs.map((r) => r.seed)],
+        [history.loss[history.loss.length - 1] ?? Number.NaN, ...spread.runs.map((r) => r.finalLoss)],
+        [modelMetrics.rmse, ...spreadRmse],
+        baselineMetrics.rmse,
+      ),
+      'file',
+    ),
+  );
+
   const metrics = {
     days: n,
     from: isoDay(test.days[0]!),
@@ -100,13 +141,23 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     up_days_share: upDaysShare(real, persistence),
     rmse_ratio: rmseRatio,
     beats_persistence: rmseRatio < 1,
-    units: { rmse: 'USD', mae: 'USD', mape: 'percent', directional_accuracy: 'share of days, 0..1', up_days_share: 'share of days, 0..1' },
+    seed_spread: seedSpread,
+    units: {
+      rmse: 'USD',
+      mae: 'USD',
+      mape: 'percent',
+      directional_accuracy: 'share of days, 0..1',
+      up_days_share: 'share of days, 0..1',
+      seed_spread: { seeds: 'models', within_10pct: 'share of seeds, 0..1', beats_persistence: 'share of seeds, 0..1', better_than_model: 'share of the other seeds, 0..1' },
+    },
     notes: {
       persistence: 'the naive forecast: tomorrow = today (the real price of the day before)',
       rmse_ratio: 'model rmse / persistence rmse; below 1 beats the naive forecast',
       directional_accuracy:
         'share of days where sign(forecast - previous real) == sign(real - previous real); null for persistence, which forecasts no move; compare it with up_days_share',
       up_days_share: 'share of test days whose real price rose above the day before: the directional accuracy of always forecasting "up"',
+      seed_spread:
+        'rmse_ratio of the same config trained from other seeds (train.spread_seeds, seeds seed + 1000·k) and of this model: how much of the result is the luck of one random start and batch order; per seed in seeds.arrow; null when train.spread_seeds is 0',
     },
   };
   await writeFile(ctx.output('metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
@@ -129,4 +180,10 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     `${n} test days: model RMSE ${modelMetrics.rmse.toFixed(2)} USD, persistence ${baselineMetrics.rmse.toFixed(2)} USD, ratio ${rmseRatio.toFixed(3)}` +
       (rmseRatio < 1 ? '' : ' (does not beat "tomorrow = today")'),
   );
+  if (seedSpread) {
+    ctx.info(
+      `over ${seedSpread.seeds} seeds of this config: ratio median ${seedSpread.rmse_ratio_median.toFixed(3)}, ` +
+        `${seedSpread.rmse_ratio_min.toFixed(3)}..${seedSpread.rmse_ratio_max.toFixed(3)}; ${Math.round(seedSpread.beats_persistence * seedSpread.seeds)} of ${seedSpread.seeds} beat persistence`,
+    );
+  }
 }

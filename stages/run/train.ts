@@ -5,6 +5,7 @@ import { saveModel } from '../lib/model-files.ts';
 import { modelDiagram } from '../lib/diagram.ts';
 import { readPairs } from '../lib/pairs.ts';
 import { trainFused } from '../lib/trainer.ts';
+import { spreadJson, spreadSeeds } from '../lib/seed-spread.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { train } from '../train.ts';
 import type { z } from 'zod';
@@ -27,7 +28,9 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
   try {
     // tfjs' seeded initialisers give the starting weights; the fused loop trains a copy of them.
     const theta = readWeights(model, spec);
-    ctx.progress({ done: 0, total: p.epochs, label: 'epoch' });
+    const others = spreadSeeds(p.seed, p.spread_seeds);
+    const total = p.epochs + others.length;
+    ctx.progress({ done: 0, total, label: 'epoch' });
     const trainStarted = performance.now();
     const result = await trainFused(spec, theta, pairs, {
       epochs: p.epochs,
@@ -36,10 +39,35 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       shuffle: p.shuffle,
       seed: p.seed,
       signal: ctx.signal,
-      onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total: p.epochs, label: `loss ${loss.toPrecision(3)}` }),
+      onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total, label: `loss ${loss.toPrecision(3)}` }),
     });
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     writeWeights(model, spec, theta);
+
+    // The seed spread: the same config from other seeds, each exactly as a run with that seed would train it.
+    const spreadStarted = performance.now();
+    const spread: { seed: number; finalLoss: number; theta: Float32Array }[] = [];
+    for (const [k, seed] of others.entries()) {
+      const other = withWarningsTo((message) => ctx.info(`tfjs: ${message}`), () => buildModel({ ...spec, seed }));
+      let weights: Float32Array;
+      try {
+        weights = readWeights(other, spec);
+      } finally {
+        other.dispose();
+      }
+      const trained = await trainFused(spec, weights, pairs, {
+        epochs: p.epochs,
+        batchSize: p.batch_size,
+        learningRate: p.learning_rate,
+        shuffle: p.shuffle,
+        seed,
+        signal: ctx.signal,
+      });
+      spread.push({ seed, finalLoss: trained.loss[trained.loss.length - 1]!, theta: weights });
+      ctx.progress({ done: p.epochs + k + 1, total, label: `seed spread ${k + 1}/${others.length}` });
+    }
+    const spreadSeconds = (performance.now() - spreadStarted) / 1000;
+    await writeFile(ctx.output('spread.json'), spreadJson(p.seed, spec, spread));
 
     await saveModel(model, ctx.output('model.json'), ctx.output('weights.bin'));
     await writeFile(ctx.output('history.json'), `${JSON.stringify({ epochs: result.loss.length, loss: result.loss }, null, 2)}\n`);
@@ -59,6 +87,8 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       steps: result.steps,
       seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
       train_seconds: Number(trainSeconds.toFixed(3)),
+      spread_seeds: others.length,
+      spread_seconds: Number(spreadSeconds.toFixed(3)),
       final_loss: finalLoss,
       train_rows: pairs.rows,
       lookback: pairs.lookback,
@@ -68,6 +98,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     };
     await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
     ctx.info(`trained ${model.countParams()} weights on ${pairs.rows} pairs, ${p.epochs} epochs in ${trainSeconds.toFixed(2)} s, final loss ${finalLoss.toPrecision(3)} (${backend})`);
+    if (others.length > 0) ctx.info(`seed spread: ${others.length} more seeds of the same config in ${spreadSeconds.toFixed(2)} s`);
   } finally {
     model.dispose();
   }
