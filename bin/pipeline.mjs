@@ -2,6 +2,15 @@
 // Runs the TypeScript sources directly (tsx), so `npm ci && npx pipeline …` needs no build step.
 import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
 
+// A reader that stops early (`pipeline inspect … | head`) closes the pipe: what is left to print has
+// nowhere to go, and that is not an error. Drop it quietly (a run still finishes and cleans up) instead
+// of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 // A plain `pipeline run` with nothing changed is answered from a stat-checked witness, before any
 // TypeScript is compiled (see pipeline/fast-noop.mjs); anything else takes the full path.
 if (!(await tryNoopFastPath(process.argv.slice(2)))) {

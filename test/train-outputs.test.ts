@@ -69,7 +69,7 @@ describe('train stage outputs', () => {
     const epochs = run.progress.filter((p) => p.done > 0 && p.done <= 3);
     expect(epochs.map((p) => p.done)).toEqual([1, 2, 3]);
     expect(run.progress.every((p) => p.total === 23)).toBe(true);
-    expect(epochs[2]!.label).toBe(`loss ${history.loss[2].toPrecision(3)}`);
+    expect(epochs[2]!.label).toBe(`epoch 3/3, loss ${history.loss[2].toPrecision(3)}`);
   });
 
   it('the layer diagram is a PNG and an SVG naming every layer with its shapes', async () => {

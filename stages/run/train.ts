@@ -39,7 +39,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       shuffle: p.shuffle,
       seed: p.seed,
       signal: ctx.signal,
-      onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total, label: `loss ${loss.toPrecision(3)}` }),
+      onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total, label: `epoch ${epoch}/${p.epochs}, loss ${loss.toPrecision(3)}` }),
     });
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     writeWeights(model, spec, theta);
