@@ -4,8 +4,8 @@
 // "beats persistence" either way; one seed's figure alone would not be an honest evaluation.
 //
 // train writes the spread models' weights (it never sees the test days); evaluate scores them.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readJson } from './json-file.ts';
 import { paramLayout, type LstmSpec } from './lstm.ts';
 
 /**
@@ -55,26 +55,16 @@ export function spreadJson(seed: number, spec: LstmSpec, runs: readonly { seed: 
 
 /** Reads train's spread.json; every run's weights must fit the spec's layout. */
 export async function readSpread(path: string): Promise<Spread> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not readable JSON (${(error as Error).message})`);
-  }
-  const parsed = SpreadFile.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: ${issue.path.length > 0 ? `key "${issue.path.join('.')}": ` : ''}${issue.message}`);
-  }
-  const spec = parsed.data.spec;
+  const file = await readJson(path, SpreadFile);
+  const spec = file.spec;
   const size = paramLayout(spec).size;
-  const runs = parsed.data.runs.map((run, i) => {
+  const runs = file.runs.map((run, i) => {
     if (run.weights.length !== size) {
       throw new Error(`${path}: key "runs.${i}.weights": ${run.weights.length} weights, the spec's model has ${size}`);
     }
     return { seed: run.seed, finalLoss: run.final_loss, theta: Float32Array.from(run.weights) };
   });
-  return { seed: parsed.data.seed, spec, runs };
+  return { seed: file.seed, spec, runs };
 }
 
 export interface SpreadSummary {

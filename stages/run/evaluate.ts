@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DateDay, Float64, Int64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { loadTf } from '../lib/tf.ts';
@@ -9,6 +9,7 @@ import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/metrics
 import { lossSpec, predictionSpec, renderSpec } from '../lib/charts.ts';
 import { FusedLstm } from '../lib/lstm.ts';
 import { readSpread, summarizeSpread } from '../lib/seed-spread.ts';
+import { readJson } from '../lib/json-file.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { evaluate } from '../evaluate.ts';
 
@@ -19,21 +20,6 @@ const History = z.object({ loss: z.array(z.number()) });
 
 // The split copies scaled values, so a pair's inputs equal scaled.arrow's values up to float noise.
 const SAME_SCALED = 1e-9;
-
-async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not readable JSON (${(error as Error).message})`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: ${issue.path.length > 0 ? `key "${issue.path.join('.')}": ` : ''}${issue.message}`);
-  }
-  return parsed.data;
-}
 
 /** One row per seed, the trained model's first: its final training loss, test RMSE (USD) and rmse_ratio. */
 function seedsTable(seeds: readonly number[], finalLoss: readonly number[], rmse: readonly number[], persistenceRmse: number): Table {
