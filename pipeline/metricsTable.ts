@@ -13,7 +13,9 @@ export function metricsTableRows(metrics: unknown): Cell[][] {
   const units = flatten(record.units);
   const names = [...model.keys(), ...[...persistence.keys()].filter((k) => !model.has(k))];
   const rows: Cell[][] = names.map((name) => [name, model.get(name) ?? null, persistence.get(name) ?? null, units.get(name) ?? null]);
-  const rest = Object.fromEntries(Object.entries(record).filter(([k]) => !descriptive.has(k)));
+  // A figure the run did not produce (seed_spread: null without train.spread_seeds) is no row, not a
+  // blank one; the diff (metricFigures) still compares it.
+  const rest = Object.fromEntries(Object.entries(record).filter(([k, v]) => !descriptive.has(k) && v !== null));
   for (const [name, value] of flatten(rest)) rows.push([name, value, null, units.get(name) ?? null]);
   return rows;
 }

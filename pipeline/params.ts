@@ -13,6 +13,14 @@ export function nonNegativeInt(defaultValue: number, description: string) {
   return z.int({ error }).nonnegative({ error }).default(defaultValue).describe(description);
 }
 
+/** A random seed: the generators behind initialisers, batch order and dropout take 32 bits. */
+export function seedInt(defaultValue: number, description: string) {
+  const error = `must be an integer from 0 to ${MAX_SEED}`;
+  return z.int({ error }).min(0, { error }).max(MAX_SEED, { error }).default(defaultValue).describe(description);
+}
+
+export const MAX_SEED = 2 ** 32 - 1;
+
 export function positiveNumber(defaultValue: number, description: string) {
   const error = 'must be a positive number';
   return z.number({ error }).positive({ error }).default(defaultValue).describe(description);

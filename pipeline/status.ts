@@ -103,6 +103,7 @@ export async function checkStage(
   for (const change of libraries) reasons.push(`library changed (${change})`);
   for (const input of node.inputs) {
     if (missing.includes(input.path)) reasons.push(`input missing (${input.path})`);
+    else if (!Object.hasOwn(entry.inputs, input.path)) reasons.push(`input added (${input.path})`);
     else if (entry.inputs[input.path] !== inputs[input.path]) reasons.push(`input changed (${input.path})`);
   }
   for (const path of Object.keys(entry.inputs)) {

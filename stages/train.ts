@@ -1,5 +1,6 @@
 import { defineStage } from '../pipeline/stage.ts';
-import { flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber } from '../pipeline/params.ts';
+import { MAX_SEED, flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber, seedInt } from '../pipeline/params.ts';
+import { SPREAD_STEP } from './lib/spread-seeds.ts';
 
 export const train = defineStage({
   name: 'train',
@@ -14,8 +15,17 @@ export const train = defineStage({
     batch_size: positiveInt(5, 'mini-batch size'),
     learning_rate: positiveNumber(0.001, 'Adam learning rate'),
     shuffle: flag(true, 'shuffle the training pairs every epoch'),
-    seed: nonNegativeInt(42, 'seed of weight initialisation and shuffling'),
+    seed: seedInt(42, 'seed of weight initialisation and shuffling'),
     spread_seeds: nonNegativeInt(20, 'also train the same config from this many other seeds (seed + 1000·k), so evaluate can show how much the result depends on the seed; 0 = off'),
+  }).superRefine((p, ctx) => {
+    const last = p.seed + SPREAD_STEP * p.spread_seeds;
+    if (last > MAX_SEED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spread_seeds'],
+        message: `would train seeds up to seed + ${SPREAD_STEP}·spread_seeds = ${last}, past the largest seed ${MAX_SEED}; lower train.seed or train.spread_seeds`,
+      });
+    }
   }),
   libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow', '@resvg/resvg-js'],
   inputs: () => [{ stage: 'split', file: 'train.arrow' }],

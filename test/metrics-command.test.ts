@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeFixture, type Fixture } from './helpers/artifactFixture.ts';
 import { runCli } from './helpers/cli.ts';
@@ -37,6 +39,25 @@ describe('pipeline metrics', () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ path: 'artifacts/evaluate/metrics.json', fresh: false, metrics: fixture.metrics });
     expect(stderr).toMatch(/^warning: evaluate is stale/);
+  });
+
+  test('a figure the run did not produce (seed_spread: null) gets no row; a produced one does', async () => {
+    const path = join(fixture.root, 'artifacts', 'evaluate', 'metrics.json');
+    const original = await readFile(path, 'utf8');
+    try {
+      await writeFile(path, JSON.stringify({ ...fixture.metrics, seed_spread: null }));
+      const without = await runCli(['metrics', '--csv'], fixture.root);
+      expect(without.code).toBe(0);
+      expect(without.stdout).not.toMatch(/seed_spread/);
+      expect(without.stdout.trimEnd().split('\n').at(-1)).toBe(`rmse_ratio,${fixture.metrics.rmse_ratio},,`);
+
+      await writeFile(path, JSON.stringify({ ...fixture.metrics, seed_spread: { seeds: 4, beats_persistence: 0.25 } }));
+      const withSpread = await runCli(['metrics', '--csv'], fixture.root);
+      expect(withSpread.stdout).toMatch(/^seed_spread\.seeds,4,,$/m);
+      expect(withSpread.stdout).toMatch(/^seed_spread\.beats_persistence,0\.25,,$/m);
+    } finally {
+      await writeFile(path, original);
+    }
   });
 
   test('the terminal table aligns the figures', async () => {

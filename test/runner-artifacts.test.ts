@@ -28,3 +28,16 @@ test('a truncated artifact is detected, and without a run cache the stage execut
   expect(await rig.counts()).toEqual({ a: 2, b: 1, c: 1 });
   expect(await rig.read('artifacts/a/out.txt')).toBe('HELLO');
 });
+
+test('an input the lock has no record of (the stage gained it) is named as added, not changed', async () => {
+  const lock = await rig.read('pipeline.lock');
+  const without = lock.replace(/(\n  b:\n(?:    .*\n)*?    inputs:)\n      artifacts\/a\/out\.txt: [0-9a-f]{64}\n/, '$1 {}\n');
+  expect(without).not.toBe(lock);
+  await rig.write('pipeline.lock', without);
+  const status = await rig.cli(['status']);
+  expect(status.stdout).toMatch(/^b: input added \(artifacts\/a\/out\.txt\)$/m);
+  const result = await rig.run();
+  expect(result.stages[1]!.reasons).toEqual(['input added (artifacts/a/out.txt)']);
+  // The run records it: the next status has nothing to say about b.
+  expect((await rig.run()).stages[1]!.reasons).toEqual([]);
+});

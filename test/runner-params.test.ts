@@ -43,3 +43,12 @@ test('a parameter the lock has not recorded (the stage gained it) is named as ne
   const result = await rig.run();
   expect(result.stages[1]!.reasons).toEqual(['params changed (times new: 2)']);
 });
+
+test('a parameter only the lock has (the stage dropped it) is named as removed with its old value', async () => {
+  const lock = await rig.read('pipeline.lock');
+  const extra = lock.replace(/(\n  b:\n(?:    .*\n)*?    params:\n)(      times: 2\n)/, '$1      old: 1\n$2');
+  expect(extra).not.toBe(lock);
+  await rig.write('pipeline.lock', extra);
+  const result = await rig.run();
+  expect(result.stages[1]!.reasons).toEqual(['params changed (old removed, was 1)']);
+});

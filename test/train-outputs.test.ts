@@ -65,10 +65,10 @@ describe('train stage outputs', () => {
 
   it('progress reports every epoch with its loss', async () => {
     const history = JSON.parse(await readFile(join(dir(), 'history.json'), 'utf8'));
-    // Then one step per spread seed (train.spread_seeds, 20 by default): 3 + 20 steps in all.
+    // Then the epochs of each spread seed (train.spread_seeds, 20 by default): 3 x 21 steps in all.
     const epochs = run.progress.filter((p) => p.done > 0 && p.done <= 3);
     expect(epochs.map((p) => p.done)).toEqual([1, 2, 3]);
-    expect(run.progress.every((p) => p.total === 23)).toBe(true);
+    expect(run.progress.every((p) => p.total === 63)).toBe(true);
     expect(epochs[2]!.label).toBe(`epoch 3/3, loss ${history.loss[2].toPrecision(3)}`);
   });
 

@@ -8,25 +8,20 @@ import { z } from 'zod';
 import { readJson } from './json-file.ts';
 import { paramLayout, type LstmSpec } from './lstm.ts';
 
-/**
- * Seeds of the spread models: seed + 1000·k, k = 1..count. The model derives its initialisers' seeds as
- * seed, seed+1, … (two per LSTM layer and one for the dense layer), so spacing by 1000 keeps every run's
- * initialisers apart from every other's for up to 499 layers; batch order and dropout draw from streams
- * keyed by the seed too.
- */
-export function spreadSeeds(seed: number, count: number): number[] {
-  return Array.from({ length: count }, (_, k) => seed + 1000 * (k + 1));
-}
+// Weights travel as base64 of little-endian float32 (weights.bin's own encoding): exact, and a quarter
+// of the size of decimal numbers, which matters for big configs times the run cache's copies.
+const WEIGHTS_ENCODING = 'float32 little-endian, base64';
 
 const SpreadRun = z.object({
   seed: z.number().int().nonnegative(),
   final_loss: z.number(),
-  weights: z.array(z.number()),
+  weights: z.base64(),
 });
 
 const SpreadFile = z.object({
   /** The seed of the trained model (model.json) the spread is measured around. */
   seed: z.number().int().nonnegative(),
+  weights_encoding: z.literal(WEIGHTS_ENCODING),
   spec: z.object({
     lookback: z.number().int().positive(),
     units: z.number().int().positive(),
@@ -47,10 +42,23 @@ export function spreadJson(seed: number, spec: LstmSpec, runs: readonly { seed: 
   const { lookback, units, layers, activation, dropout } = spec;
   const file = {
     seed,
+    weights_encoding: WEIGHTS_ENCODING,
     spec: { lookback, units, layers, activation, dropout },
-    runs: runs.map((r) => ({ seed: r.seed, final_loss: r.finalLoss, weights: Array.from(r.theta) })),
+    runs: runs.map((r) => ({ seed: r.seed, final_loss: r.finalLoss, weights: encodeWeights(r.theta) })),
   };
   return `${JSON.stringify(file)}\n`;
+}
+
+function encodeWeights(theta: Float32Array): string {
+  const bytes = Buffer.alloc(theta.length * 4);
+  theta.forEach((w, i) => bytes.writeFloatLE(w, i * 4));
+  return bytes.toString('base64');
+}
+
+function decodeWeights(text: string): Float32Array | undefined {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 4 !== 0) return undefined;
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
 }
 
 /** Reads train's spread.json; every run's weights must fit the spec's layout. */
@@ -59,10 +67,12 @@ export async function readSpread(path: string): Promise<Spread> {
   const spec = file.spec;
   const size = paramLayout(spec).size;
   const runs = file.runs.map((run, i) => {
-    if (run.weights.length !== size) {
-      throw new Error(`${path}: key "runs.${i}.weights": ${run.weights.length} weights, the spec's model has ${size}`);
+    const theta = decodeWeights(run.weights);
+    if (theta?.length !== size) {
+      const found = theta ? `${theta.length} weights` : `${Buffer.from(run.weights, 'base64').length} bytes, not whole float32s`;
+      throw new Error(`${path}: key "runs.${i}.weights": ${found}; the spec's model has ${size}`);
     }
-    return { seed: run.seed, finalLoss: run.final_loss, theta: Float32Array.from(run.weights) };
+    return { seed: run.seed, finalLoss: run.final_loss, theta };
   });
   return { seed: file.seed, spec, runs };
 }

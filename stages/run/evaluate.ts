@@ -2,13 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DateDay, Float64, Int64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { loadTf } from '../lib/tf.ts';
-import { predict } from '../lib/model.ts';
+import { predict, writeWeights } from '../lib/model.ts';
 import { loadModel } from '../lib/model-files.ts';
 import { isoDay, readDailyPrices, readPairs } from '../lib/pairs.ts';
 import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/metrics.ts';
 import { lossSpec, predictionSpec, renderSpec } from '../lib/charts.ts';
-import { FusedLstm } from '../lib/lstm.ts';
-import { readSpread, summarizeSpread } from '../lib/seed-spread.ts';
+import { paramLayout } from '../lib/lstm.ts';
+import { readSpread, summarizeSpread, type Spread } from '../lib/seed-spread.ts';
 import { readJson } from '../lib/json-file.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { evaluate } from '../evaluate.ts';
@@ -46,21 +46,33 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
 
   // The notebook's protocol: every test day is predicted from the real previous day(s).
   const modelPath = ctx.input('train', 'model.json');
+  const spreadPath = ctx.input('train', 'spread.json');
   const model = await loadModel(modelPath);
   let scaledPredictions: Float64Array;
+  let spread: Spread;
+  // The spread models' test predictions, made exactly as the model's: its layers with their weights.
+  const spreadPredictions: Float64Array[] = [];
   try {
     const modelLookback = model.inputs[0]!.shape[1];
     if (modelLookback !== test.lookback) {
       throw new Error(`${modelPath}: the model takes ${String(modelLookback)} days per input, ${testPath} has ${test.lookback} (x1..x${test.lookback})`);
     }
     scaledPredictions = predict(model, test.x, n, test.lookback);
+    spread = await readSpread(spreadPath);
+    if (spread.runs.length > 0) {
+      const shapes = (weights: readonly (readonly number[])[]) => weights.map((s) => `[${s.join(', ')}]`).join(' ');
+      const modelShapes = shapes(model.getWeights().map((w) => w.shape));
+      const spreadShapes = shapes(paramLayout(spread.spec).shapes);
+      if (modelShapes !== spreadShapes) {
+        throw new Error(`${spreadPath}: the spread models' weights ${spreadShapes} do not fit ${modelPath}'s ${modelShapes}`);
+      }
+    }
+    for (const run of spread.runs) {
+      writeWeights(model, spread.spec, run.theta);
+      spreadPredictions.push(predict(model, test.x, n, test.lookback));
+    }
   } finally {
     model.dispose();
-  }
-  const spreadPath = ctx.input('train', 'spread.json');
-  const spread = await readSpread(spreadPath);
-  if (spread.runs.length > 0 && spread.spec.lookback !== test.lookback) {
-    throw new Error(`${spreadPath}: the spread models take ${spread.spec.lookback} days per input, ${testPath} has ${test.lookback} (x1..x${test.lookback})`);
   }
 
   const rowOfDay = new Map<number, number>();
@@ -97,9 +109,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   const rmseRatio = modelMetrics.rmse / baselineMetrics.rmse;
 
   // The same config from other seeds, scored exactly like the model (USD, against the same persistence).
-  const spreadNet = spread.runs.length > 0 ? new FusedLstm(spread.spec, n) : undefined;
-  const spreadRmse = spread.runs.map((run) => {
-    const scaledOut = spreadNet!.predict(run.theta, test.x, n);
+  const spreadRmse = spreadPredictions.map((scaledOut) => {
     let squared = 0;
     for (let i = 0; i < n; i++) squared += (scaledOut[i]! * span + scaler.min - real[i]!) ** 2;
     return Math.sqrt(squared / n);

@@ -5,7 +5,8 @@ import { saveModel } from '../lib/model-files.ts';
 import { modelDiagram } from '../lib/diagram.ts';
 import { readPairs } from '../lib/pairs.ts';
 import { trainFused } from '../lib/trainer.ts';
-import { spreadJson, spreadSeeds } from '../lib/seed-spread.ts';
+import { spreadJson } from '../lib/seed-spread.ts';
+import { spreadSeeds } from '../lib/spread-seeds.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { train } from '../train.ts';
 import type { z } from 'zod';
@@ -24,12 +25,19 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     dropout: p.dropout,
     seed: p.seed,
   };
-  const model = withWarningsTo((message) => ctx.info(`tfjs: ${message}`), () => buildModel(spec));
+  // Every spread model is built like the model; tfjs' warnings about its initialisers are said once.
+  const warned = new Set<string>();
+  const warn = (message: string) => {
+    if (!warned.has(message)) ctx.info(`tfjs: ${message}`);
+    warned.add(message);
+  };
+  const model = withWarningsTo(warn, () => buildModel(spec));
   try {
     // tfjs' seeded initialisers give the starting weights; the fused loop trains a copy of them.
     const theta = readWeights(model, spec);
     const others = spreadSeeds(p.seed, p.spread_seeds);
-    const total = p.epochs + others.length;
+    // Progress counts epochs of every model: the model's, then each spread seed's.
+    const total = p.epochs * (1 + others.length);
     ctx.progress({ done: 0, total, label: 'epoch' });
     const trainStarted = performance.now();
     const result = await trainFused(spec, theta, pairs, {
@@ -48,23 +56,30 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     const spreadStarted = performance.now();
     const spread: { seed: number; finalLoss: number; theta: Float32Array }[] = [];
     for (const [k, seed] of others.entries()) {
-      const other = withWarningsTo((message) => ctx.info(`tfjs: ${message}`), () => buildModel({ ...spec, seed }));
+      const which = `seed spread ${k + 1}/${others.length}`;
+      const other = withWarningsTo(warn, () => buildModel({ ...spec, seed }));
       let weights: Float32Array;
       try {
         weights = readWeights(other, spec);
       } finally {
         other.dispose();
       }
-      const trained = await trainFused(spec, weights, pairs, {
-        epochs: p.epochs,
-        batchSize: p.batch_size,
-        learningRate: p.learning_rate,
-        shuffle: p.shuffle,
-        seed,
-        signal: ctx.signal,
-      });
+      let trained;
+      try {
+        trained = await trainFused(spec, weights, pairs, {
+          epochs: p.epochs,
+          batchSize: p.batch_size,
+          learningRate: p.learning_rate,
+          shuffle: p.shuffle,
+          seed,
+          signal: ctx.signal,
+          onEpoch: (epoch) => ctx.progress({ done: p.epochs * (k + 1) + epoch, total, label: `${which}, epoch ${epoch}/${p.epochs}` }),
+        });
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') throw error;
+        throw new Error(`${which} (seed ${seed}): ${(error as Error).message}`, { cause: error });
+      }
       spread.push({ seed, finalLoss: trained.loss[trained.loss.length - 1]!, theta: weights });
-      ctx.progress({ done: p.epochs + k + 1, total, label: `seed spread ${k + 1}/${others.length}` });
     }
     const spreadSeconds = (performance.now() - spreadStarted) / 1000;
     await writeFile(ctx.output('spread.json'), spreadJson(p.seed, spec, spread));
