@@ -14,7 +14,8 @@ afterAll(() => fixture.cleanup());
 it('tfjs initialiser warnings of a 23-unit model go to ctx.info, not the console', async () => {
   const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
   try {
-    const run = await contextFor(train, fixture.root, { epochs: 1, units: 23 });
+    // Two spread seeds: their models are built the same way (a 23-unit Orthogonal initialiser takes ~0.7 s).
+    const run = await contextFor(train, fixture.root, { epochs: 1, units: 23, spread_seeds: 2 });
     await train.run(run.ctx);
     expect(warn).not.toHaveBeenCalled();
     expect(run.info.some((m) => m.startsWith('tfjs: ') && m.includes('Orthogonal initializer') && m.includes('(2116)'))).toBe(true);
