@@ -58,11 +58,15 @@ export function effectiveParams(stage: Stage, pipeline: PipelineParams): Record<
 // Runtime imports only: `import type` is erased and cannot change results.
 const STATIC_IMPORT = /(?:^|[\s;}])(?:import|export)(\s+type\b)?\s*(?:[\w*${}\s,]*?\s*from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
 const DYNAMIC_IMPORT = /\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+// A file located next to the module by `new URL` of a relative path and import.meta.url, e.g. a worker
+// thread's script.
+const MODULE_URL = /\bnew\s+URL\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g;
 
 function relativeImports(source: string): string[] {
   const found: string[] = [];
   for (const m of source.matchAll(STATIC_IMPORT)) if (!m[1] && m[2]) found.push(m[2]);
   for (const m of source.matchAll(DYNAMIC_IMPORT)) if (m[1]) found.push(m[1]);
+  for (const m of source.matchAll(MODULE_URL)) if (m[1]) found.push(m[1]);
   return found.map((s) => s.replace(/[?#].*$/, ''));
 }
 

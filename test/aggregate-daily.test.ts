@@ -122,7 +122,7 @@ describe('aggregate makes one row per UTC day', () => {
     }
   })();
 
-  it.skipIf(!hasPandas)("equals the notebook's pandas groupby mean on every day with trades", async () => {
+  it.skipIf(!hasPandas && !process.env.CI)("equals the notebook's pandas groupby mean on every day with trades", async () => {
     await runStage(aggregate, root, { params: { gaps: 'drop' } });
     const rows = await readRows(artifact(root, 'aggregate', 'daily.arrow'));
     const script = [

@@ -78,7 +78,7 @@ export async function trainFused(spec: LstmSpec, theta: Float32Array, data: Trai
   return { loss: history, steps: stepCount };
 }
 
-function abortError(signal: AbortSignal): Error {
+export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   const error = new Error('training aborted');

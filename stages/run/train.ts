@@ -7,6 +7,7 @@ import { readPairs } from '../lib/pairs.ts';
 import { trainFused } from '../lib/trainer.ts';
 import { spreadJson } from '../lib/seed-spread.ts';
 import { spreadSeeds } from '../lib/spread-seeds.ts';
+import { spreadThreads, trainSpread } from '../lib/spread-pool.ts';
 import type { StageContext } from '../../pipeline/stage.ts';
 import type { train } from '../train.ts';
 import type { z } from 'zod';
@@ -54,33 +55,27 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
 
     // The seed spread: the same config from other seeds, each exactly as a run with that seed would train it.
     const spreadStarted = performance.now();
-    const spread: { seed: number; finalLoss: number; theta: Float32Array }[] = [];
-    for (const [k, seed] of others.entries()) {
-      const which = `seed spread ${k + 1}/${others.length}`;
+    const jobs = others.map((seed) => {
       const other = withWarningsTo(warn, () => buildModel({ ...spec, seed }));
-      let weights: Float32Array;
       try {
-        weights = readWeights(other, spec);
+        return { seed, theta: readWeights(other, spec) };
       } finally {
         other.dispose();
       }
-      let trained;
-      try {
-        trained = await trainFused(spec, weights, pairs, {
-          epochs: p.epochs,
-          batchSize: p.batch_size,
-          learningRate: p.learning_rate,
-          shuffle: p.shuffle,
-          seed,
-          signal: ctx.signal,
-          onEpoch: (epoch) => ctx.progress({ done: p.epochs * (k + 1) + epoch, total, label: `${which}, epoch ${epoch}/${p.epochs}` }),
-        });
-      } catch (error) {
-        if ((error as Error).name === 'AbortError') throw error;
-        throw new Error(`${which} (seed ${seed}): ${(error as Error).message}`, { cause: error });
-      }
-      spread.push({ seed, finalLoss: trained.loss[trained.loss.length - 1]!, theta: weights });
-    }
+    });
+    const threads = spreadThreads(jobs.length, pairs.rows, p.epochs);
+    let epochsDone = 0;
+    const trainedSpread = await trainSpread(spec, pairs, jobs, {
+      epochs: p.epochs,
+      batchSize: p.batch_size,
+      learningRate: p.learning_rate,
+      shuffle: p.shuffle,
+      signal: ctx.signal,
+      threads,
+      onEpoch: (index, epoch) =>
+        ctx.progress({ done: p.epochs + ++epochsDone, total, label: `seed spread ${index + 1}/${jobs.length}, epoch ${epoch}/${p.epochs}` }),
+    });
+    const spread = trainedSpread.map((r) => ({ seed: r.seed, finalLoss: r.loss[r.loss.length - 1]!, theta: r.theta }));
     const spreadSeconds = (performance.now() - spreadStarted) / 1000;
     await writeFile(ctx.output('spread.json'), spreadJson(p.seed, spec, spread));
 
@@ -104,6 +99,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       train_seconds: Number(trainSeconds.toFixed(3)),
       spread_seeds: others.length,
       spread_seconds: Number(spreadSeconds.toFixed(3)),
+      spread_threads: threads,
       final_loss: finalLoss,
       train_rows: pairs.rows,
       lookback: pairs.lookback,
@@ -113,7 +109,9 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     };
     await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
     ctx.info(`trained ${model.countParams()} weights on ${pairs.rows} pairs, ${p.epochs} epochs in ${trainSeconds.toFixed(2)} s, final loss ${finalLoss.toPrecision(3)} (${backend})`);
-    if (others.length > 0) ctx.info(`seed spread: ${others.length} more seeds of the same config in ${spreadSeconds.toFixed(2)} s`);
+    if (others.length > 0) {
+      ctx.info(`seed spread: ${others.length} more seeds of the same config in ${spreadSeconds.toFixed(2)} s${threads > 1 ? ` on ${threads} threads` : ''}`);
+    }
   } finally {
     model.dispose();
   }
