@@ -248,6 +248,23 @@ export async function bench(): Promise<void> {
     await train.run(spreadCtx.ctx);
     const spreadStageMs = performance.now() - t1;
     const spreadReport = JSON.parse(await readFile(join(spreadDir, 'report.json'), 'utf8'));
+    // The spread's 20 models on one thread against the stage's worker threads (same models, bit for bit).
+    const { trainSpread } = await import('../stages/lib/spread-pool.ts');
+    const spreadSpec = { lookback: pairs.lookback, units: DEFAULT.units, layers: 1, activation: DEFAULT.activation, dropout: 0 } as const;
+    const spreadJobs = Array.from({ length: spreadReport.spread_seeds as number }, (_, k) => {
+      const seed = DEFAULT.seed + 1000 * (k + 1);
+      const model = buildModel({ ...spreadSpec, seed });
+      const theta = readWeights(model, spreadSpec);
+      model.dispose();
+      return { seed, theta };
+    });
+    const spreadRun = { epochs: DEFAULT.epochs, batchSize: DEFAULT.batch_size, learningRate: DEFAULT.learning_rate, shuffle: true };
+    const t2 = performance.now();
+    await trainSpread(spreadSpec, pairs, spreadJobs, { ...spreadRun, threads: 1 });
+    const oneThreadMs = performance.now() - t2;
+    const t3 = performance.now();
+    const threaded = await trainSpread(spreadSpec, pairs, spreadJobs, spreadRun);
+    const threadedMs = performance.now() - t3;
 
     const testPairs = await readPairs(join(data.root, 'artifacts', 'split', 'test.arrow'));
     const csv = join(work, 'pairs.csv');
@@ -269,6 +286,8 @@ export async function bench(): Promise<void> {
     console.log(`| train stage (backend ${report.backend}, engine ${report.engine}): whole run() incl. model build, save, summary, diagram PNG | ${seconds(stageMs)} | ${report.final_loss.toPrecision(4)} |`);
     console.log(`| train stage: training loop only | ${seconds(report.train_seconds * 1000)} | |`);
     console.log(`| train stage with the default seed spread (the model + ${spreadReport.spread_seeds} more seeds, as \`pipeline run\` trains), whole run() | ${seconds(spreadStageMs)} | |`);
+    console.log(`| the spread's ${spreadJobs.length} models alone: one thread | ${seconds(oneThreadMs)} | |`);
+    console.log(`| the spread's ${spreadJobs.length} models alone: ${threaded.threads} worker thread(s), as the stage runs them | ${seconds(threadedMs)} | |`);
     if (torchKeras && torchNn) {
       console.log(`| PyTorch ${torchKeras.torch}, same model (hand-written Keras cell, sigmoid), ${torchKeras.threads} thread(s): training loop | ${seconds(torchKeras.train_seconds * 1000)} | ${torchKeras.final_loss.toPrecision(4)} |`);
       console.log(`| PyTorch, same, whole process (import torch + load CSV + train) | ${seconds(torchKeras.wall)} | |`);
@@ -322,6 +341,9 @@ export async function bench(): Promise<void> {
       stage_seconds: stageMs / 1000,
       stage_train_seconds: report.train_seconds,
       stage_with_spread_seconds: spreadStageMs / 1000,
+      spread_one_thread_seconds: oneThreadMs / 1000,
+      spread_threaded_seconds: threadedMs / 1000,
+      spread_threads: threaded.threads,
       spread_seeds: spreadReport.spread_seeds,
       stage_final_loss: report.final_loss,
       torch: torchKeras && torchNn ? { keras_cell: { ...torchKeras, test_predictions: undefined }, nn_lstm: { ...torchNn, test_predictions: undefined } } : null,

@@ -7,7 +7,10 @@ import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
 // of dying on an unhandled EPIPE with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    // Anything else (a full disk: ENOSPC) is a real failure: one line, not a stack trace.
+    if (stream === process.stdout) process.stderr.write(`pipeline: cannot write the output: ${error.code ?? error.message}\n`);
+    process.exit(1);
   });
 }
 

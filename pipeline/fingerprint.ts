@@ -73,13 +73,19 @@ function relativeImports(source: string): string[] {
 /** A module file and every file it imports relatively, transitively: absolute path -> source text. */
 export async function moduleClosure(entry: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  const pending = [entry];
+  const pending: { file: string; from?: string; spec?: string }[] = [{ file: entry }];
   while (pending.length > 0) {
-    const file = pending.pop()!;
+    const { file, from, spec } = pending.pop()!;
     if (files.has(file)) continue;
-    const text = await readFile(file, 'utf8');
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (from === undefined) throw error;
+      throw new Error(`${from} refers to '${spec}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the stage's code hash needs every file it imports`);
+    }
     files.set(file, text);
-    for (const spec of relativeImports(text)) pending.push(resolve(dirname(file), spec));
+    for (const s of relativeImports(text)) pending.push({ file: resolve(dirname(file), s), from: file, spec: s });
   }
   return files;
 }

@@ -1,8 +1,11 @@
 // The seed spread on worker threads: the same models, bit for bit, as training them one by one here; an
 // abort stops the workers; a failing model names its seed. The threads are forced on: the stage itself
 // starts them only when the work pays for their start-up, which tiny test data never does.
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleClosure } from '../pipeline/fingerprint.ts';
 import { train } from '../stages/train.ts';
 import { buildModel, readWeights } from '../stages/lib/model.ts';
@@ -34,7 +37,9 @@ afterAll(() => fixture.cleanup());
 
 it('models trained on 2 worker threads equal each seed trained alone here, bit for bit', async () => {
   const epochs: string[] = [];
-  const pooled = await trainSpread(spec, pairs, jobs, { ...options, threads: 2, onEpoch: (index, epoch) => epochs.push(`${index}:${epoch}`) });
+  const run = await trainSpread(spec, pairs, jobs, { ...options, threads: 2, onEpoch: (index, epoch) => epochs.push(`${index}:${epoch}`) });
+  expect(run.threads).toBe(2);
+  const pooled = run.results;
   expect(pooled.map((r) => r.seed)).toEqual(jobs.map((j) => j.seed));
   for (const [index, job] of jobs.entries()) {
     const theta = Float32Array.from(job.theta);
@@ -52,9 +57,10 @@ it('models trained on 2 worker threads equal each seed trained alone here, bit f
 });
 
 it('one thread trains the same models in this thread', async () => {
-  const pooled = await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 2 });
+  const pooled = (await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 2 })).results;
   const here = await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 1 });
-  expect(here.map((r) => r.theta)).toEqual(pooled.map((r) => r.theta));
+  expect(here.threads).toBe(1);
+  expect(here.results.map((r) => r.theta)).toEqual(pooled.map((r) => r.theta));
 });
 
 it('an abort stops the workers and rejects with an AbortError', async () => {
@@ -97,4 +103,52 @@ it('the worker script is part of the train stage\'s code hash', async () => {
   const files = [...(await moduleClosure(fileURLToPath(train.module))).keys()];
   expect(files.some((f) => f.endsWith('stages/lib/spread-worker.mjs'))).toBe(true);
   expect(files.some((f) => f.endsWith('stages/lib/trainer.ts'))).toBe(true);
+});
+
+describe('workers that misbehave', () => {
+  let dir: string;
+  const script = async (name: string, source: string) => {
+    const path = join(dir, name);
+    await writeFile(path, source);
+    return pathToFileURL(path);
+  };
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pipeline-workers-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('a worker that cannot start leaves the models to this thread, and says so in threads', async () => {
+    const broken = await script('broken.mjs', "throw new Error('no tsx here');\n");
+    const run = await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 2, workerScript: broken });
+    expect(run.threads).toBe(1);
+    const here = await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 1 });
+    expect(run.results.map((r) => r.theta)).toEqual(here.results.map((r) => r.theta));
+  });
+
+  it('a worker that quits mid-job, even with exit code 0, fails the spread and names the job', async () => {
+    const quitter = await script(
+      'quitter.mjs',
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\nparentPort.postMessage({ type: 'ready' });\n",
+    );
+    await expect(trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 2, workerScript: quitter })).rejects.toThrow(
+      /^seed spread [12]\/2 \(seed [12]042\): its worker stopped \(exit code 0\)$/,
+    );
+  });
+
+  it('no jobs: no workers, no models', async () => {
+    const quitter = await script('never.mjs', "throw new Error('must not start');\n");
+    expect(await trainSpread(spec, pairs, [], { ...options, threads: 2, workerScript: quitter })).toEqual({ results: [], threads: 1 });
+  });
+});
+
+it('a relative file a module refers to but that is missing is named with the module referring to it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pipeline-closure-'));
+  try {
+    await writeFile(join(dir, 'stage.ts'), "const worker = new URL('./gone.mjs', import.meta.url);\nexport { worker };\n");
+    await expect(moduleClosure(join(dir, 'stage.ts'))).rejects.toThrow(
+      `${join(dir, 'stage.ts')} refers to './gone.mjs', which cannot be read (ENOENT): the stage's code hash needs every file it imports`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

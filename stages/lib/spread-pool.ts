@@ -29,22 +29,34 @@ export interface SpreadOptions {
   readonly onEpoch?: (index: number, epoch: number) => void;
   /** Worker threads; 1 trains here. Default: from the amount of work and the cores. */
   readonly threads?: number;
+  /** The workers' script (tests put broken ones here); default spread-worker.mjs beside this file. */
+  readonly workerScript?: URL;
 }
 
 // A worker takes ~0.3 s to start (tsx compiles the trainer in it); below this many row-epochs in all,
 // the threads would cost more than they save. The default sample's spread is ~1.6M.
 const PARALLEL_WORK = 500_000;
+// Each worker holds its own compiler and heap (~30–40 MB), and a container's CPU quota may be far below
+// the host's core count that availableParallelism() reports.
+const MAX_THREADS = 8;
 
 export function spreadThreads(jobs: number, rows: number, epochs: number): number {
   if (jobs < 2 || jobs * rows * epochs < PARALLEL_WORK) return 1;
-  return Math.max(1, Math.min(jobs, availableParallelism()));
+  return Math.max(1, Math.min(jobs, availableParallelism(), MAX_THREADS));
 }
 
-export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonly SpreadJob[], options: SpreadOptions): Promise<SpreadResult[]> {
-  const threads = options.threads ?? spreadThreads(jobs.length, data.rows, options.epochs);
+export interface SpreadRun {
+  readonly results: SpreadResult[];
+  /** Threads the models were trained on: 1 when asked for, or when no worker could start. */
+  readonly threads: number;
+}
+
+export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonly SpreadJob[], options: SpreadOptions): Promise<SpreadRun> {
+  if (jobs.length === 0) return { results: [], threads: 1 };
+  const threads = Math.min(options.threads ?? spreadThreads(jobs.length, data.rows, options.epochs), jobs.length);
   if (threads > 1) {
     const pooled = await inWorkers(spec, data, jobs, options, threads);
-    if (pooled !== 'no workers') return pooled;
+    if (pooled !== 'no workers') return { results: pooled, threads };
   }
   const results: SpreadResult[] = [];
   for (const [index, job] of jobs.entries()) {
@@ -58,7 +70,7 @@ export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonl
     }
     results.push({ seed: job.seed, theta, loss });
   }
-  return results;
+  return { results, threads: 1 };
 }
 
 function trainOptions(options: SpreadOptions) {
@@ -105,16 +117,29 @@ function inWorkers(
       outcome();
     };
     const onAbort = () => settle(() => reject(abortError(options.signal!)));
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Which job each worker is on, so a worker that dies can be named by it.
+    const current = new Map<Worker, number>();
+    const lost = (worker: Worker, what: string) => {
+      const index = current.get(worker);
+      return index === undefined ? new Error(`a seed spread worker ${what}`) : failure(jobs, index, `its worker ${what}`);
+    };
     const give = (worker: Worker) => {
       if (next >= jobs.length) return;
       const index = next++;
+      current.set(worker, index);
       const theta = Float32Array.from(jobs[index]!.theta);
       worker.postMessage({ index, seed: jobs[index]!.seed, theta }, [theta.buffer]);
     };
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    for (let t = 0; t < threads; t++) {
-      const worker = new Worker(new URL('./spread-worker.mjs', import.meta.url), { workerData });
+    for (let t = 0; t < threads && !settled; t++) {
+      let worker: Worker;
+      try {
+        worker = new Worker(options.workerScript ?? new URL('./spread-worker.mjs', import.meta.url), { workerData });
+      } catch (error) {
+        settle(() => (started || workers.length > 0 ? reject(error) : resolve('no workers')));
+        break;
+      }
       workers.push(worker);
       worker.on('message', (message: WorkerMessage) => {
         if (settled) return;
@@ -125,17 +150,18 @@ function inWorkers(
           options.onEpoch?.(message.index, message.epoch);
         } else if (message.type === 'done') {
           results[message.index] = { seed: jobs[message.index]!.seed, theta: message.theta, loss: message.loss };
+          current.delete(worker);
           if (++finished === jobs.length) settle(() => resolve(results));
           else give(worker);
         } else {
           settle(() => reject(failure(jobs, message.index, message.message)));
         }
       });
-      // A worker that cannot start (no tsx where it runs) leaves the work to the caller's thread.
-      worker.on('error', (error) => settle(() => (started ? reject(error) : resolve('no workers'))));
-      worker.on('exit', (code) => {
-        if (code !== 0) settle(() => (started ? reject(new Error(`a seed spread worker stopped (exit code ${code})`)) : resolve('no workers')));
-      });
+      // A worker that cannot start (no tsx where it runs) leaves the work to the caller's thread. Once
+      // work has started, any error or exit (even code 0) before the last job is done is a failure.
+      worker.on('error', (error) => settle(() => (started ? reject(lost(worker, `failed: ${error.message}`)) : resolve('no workers'))));
+      worker.on('messageerror', (error) => settle(() => reject(lost(worker, `sent a message that could not be read: ${error.message}`))));
+      worker.on('exit', (code) => settle(() => (started ? reject(lost(worker, `stopped (exit code ${code})`)) : resolve('no workers'))));
     }
   });
 }

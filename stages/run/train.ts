@@ -63,18 +63,19 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
         other.dispose();
       }
     });
-    const threads = spreadThreads(jobs.length, pairs.rows, p.epochs);
+    const planned = spreadThreads(jobs.length, pairs.rows, p.epochs);
     let epochsDone = 0;
-    const trainedSpread = await trainSpread(spec, pairs, jobs, {
+    const { results: trainedSpread, threads } = await trainSpread(spec, pairs, jobs, {
       epochs: p.epochs,
       batchSize: p.batch_size,
       learningRate: p.learning_rate,
       shuffle: p.shuffle,
       signal: ctx.signal,
-      threads,
+      threads: planned,
       onEpoch: (index, epoch) =>
         ctx.progress({ done: p.epochs + ++epochsDone, total, label: `seed spread ${index + 1}/${jobs.length}, epoch ${epoch}/${p.epochs}` }),
     });
+    if (threads < planned) ctx.info(`seed spread: no worker thread could start; trained the ${jobs.length} seeds here, one after another`);
     const spread = trainedSpread.map((r) => ({ seed: r.seed, finalLoss: r.loss[r.loss.length - 1]!, theta: r.theta }));
     const spreadSeconds = (performance.now() - spreadStarted) / 1000;
     await writeFile(ctx.output('spread.json'), spreadJson(p.seed, spec, spread));
