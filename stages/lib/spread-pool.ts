@@ -137,7 +137,7 @@ function inWorkers(
       try {
         worker = new Worker(options.workerScript ?? new URL('./spread-worker.mjs', import.meta.url), { workerData });
       } catch (error) {
-        settle(() => (started || workers.length > 0 ? reject(error) : resolve('no workers')));
+        settle(() => (started ? reject(error) : resolve('no workers')));
         break;
       }
       workers.push(worker);
