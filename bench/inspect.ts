@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC } from 'apache-arrow';
-import { arrowFooter, scanArrow } from '../pipeline/arrowFile.ts';
-import { listArtifacts } from '../pipeline/artifacts.ts';
-import { main } from '../pipeline/cli.ts';
-import { loadProject } from '../pipeline/project.ts';
-import { runReadOnlyQuery } from '../pipeline/query.ts';
+import { arrowFooter, scanArrow } from '../pipeline/inspect/arrowFile.ts';
+import { listArtifacts } from '../pipeline/inspect/artifacts.ts';
+import { main } from '../pipeline/cli/main.ts';
+import { loadProject } from '../pipeline/runner/project.ts';
+import { runReadOnlyQuery } from '../pipeline/inspect/query.ts';
 
 const project = fileURLToPath(new URL('..', import.meta.url));
 const work = join(project, 'bench', 'results', 'inspect');

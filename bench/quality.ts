@@ -8,11 +8,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { FusedLstm, type LstmSpec } from '../stages/lib/lstm.ts';
-import { trainFused } from '../stages/lib/trainer.ts';
-import { readPairs, type Pairs } from '../stages/lib/pairs.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { FusedLstm, type LstmSpec } from '../stages/lib/model/lstm.ts';
+import { trainFused } from '../stages/lib/model/trainer.ts';
+import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
 import { DEFAULT, PYTHON, dataRoot, pairsCsv, rmseRatio } from './train.ts';
 
 const run = promisify(execFile);
@@ -295,7 +295,7 @@ export async function bench(): Promise<void> {
       quantiles: 'linear interpolation between order statistics (numpy default)',
       persistence_train_mse: naiveTrain,
       ours: {
-        implementation: 'tfjs initialisers (stages/lib/model.ts) + fused LSTM and Adam (stages/lib/trainer.ts)',
+        implementation: 'tfjs initialisers (stages/lib/model/model.ts) + fused LSTM and Adam (stages/lib/model/trainer.ts)',
         seeds: OURS_SEEDS,
         rmse_ratio: oursRatios,
         final_loss: oursRuns.map((r) => r.at[e]!.final_loss),

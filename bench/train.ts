@@ -16,11 +16,11 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { tableFromIPC } from 'apache-arrow';
 import { train } from '../stages/train.ts';
 import { evaluate } from '../stages/evaluate.ts';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { FusedLstm, paramLayout } from '../stages/lib/lstm.ts';
-import { autodiffStep } from '../stages/lib/autodiff.ts';
-import { readPairs, type Pairs } from '../stages/lib/pairs.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { FusedLstm, paramLayout } from '../stages/lib/model/lstm.ts';
+import { autodiffStep } from '../stages/lib/model/autodiff.ts';
+import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
 import { contextFor, writeFixture } from '../test/model-helpers.ts';
 
 const run = promisify(execFile);
@@ -205,7 +205,7 @@ async function strategies(pairs: Pairs): Promise<[string, number][]> {
   {
     const model = buildModel(spec);
     const t0 = performance.now();
-    const { trainFused } = await import('../stages/lib/trainer.ts');
+    const { trainFused } = await import('../stages/lib/model/trainer.ts');
     const theta0 = readWeights(model, spec);
     await trainFused(spec, theta0, pairs, { epochs: PROBE_EPOCHS, batchSize: DEFAULT.batch_size, learningRate: DEFAULT.learning_rate, shuffle: true, seed: DEFAULT.seed });
     out.push(['(5) fused typed-array loop + Adam (the stage)', performance.now() - t0]);
@@ -249,7 +249,7 @@ export async function bench(): Promise<void> {
     const spreadStageMs = performance.now() - t1;
     const spreadReport = JSON.parse(await readFile(join(spreadDir, 'report.json'), 'utf8'));
     // The spread's 20 models on one thread against the stage's worker threads (same models, bit for bit).
-    const { trainSpread } = await import('../stages/lib/spread-pool.ts');
+    const { trainSpread } = await import('../stages/lib/model/spread-pool.ts');
     const spreadSpec = { lookback: pairs.lookback, units: DEFAULT.units, layers: 1, activation: DEFAULT.activation, dropout: 0 } as const;
     const spreadJobs = Array.from({ length: spreadReport.spread_seeds as number }, (_, k) => {
       const seed = DEFAULT.seed + 1000 * (k + 1);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly (tsx), so `npm ci && npx pipeline …` needs no build step.
-import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
+import { tryNoopFastPath } from '../pipeline/runner/fast-noop.mjs';
 
 // A reader that stops early (`pipeline inspect … | head`) closes the pipe: what is left to print has
 // nowhere to go, and that is not an error. Drop it quietly (a run still finishes and cleans up) instead
@@ -15,10 +15,10 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // A plain `pipeline run` with nothing changed is answered from a stat-checked witness, before any
-// TypeScript is compiled (see pipeline/fast-noop.mjs); anything else takes the full path.
+// TypeScript is compiled (see pipeline/runner/fast-noop.mjs); anything else takes the full path.
 if (!(await tryNoopFastPath(process.argv.slice(2)))) {
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import('../pipeline/cli.ts');
+  const { main } = await import('../pipeline/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,5 +1,5 @@
 // The built-in stages, in pipeline order.
-import type { Stage } from '../pipeline/stage.ts';
+import type { Stage } from '../pipeline/contract/stage.ts';
 import { sample } from './sample.ts';
 import { ingest } from './ingest.ts';
 import { aggregate } from './aggregate.ts';

@@ -1,5 +1,5 @@
-import { defineStage } from '../pipeline/stage.ts';
-import { paramsOf, text } from '../pipeline/params.ts';
+import { defineStage } from '../pipeline/contract/stage.ts';
+import { paramsOf, text } from '../pipeline/contract/params.ts';
 
 export const ingest = defineStage({
   name: 'ingest',

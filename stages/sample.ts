@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { defineStage } from '../pipeline/stage.ts';
+import { defineStage } from '../pipeline/contract/stage.ts';
 import { z } from 'zod';
-import { nonNegativeInt, paramsOf } from '../pipeline/params.ts';
-import { readDailyPrices, type DailyBar } from './lib/daily-prices.ts';
-import { sfc32, type Random } from './lib/minute-random.ts';
+import { nonNegativeInt, paramsOf } from '../pipeline/contract/params.ts';
+import { readDailyPrices, type DailyBar } from './lib/data/daily-prices.ts';
+import { sfc32, type Random } from './lib/data/minute-random.ts';
 
 export const KAGGLE_HEADER = 'Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price';
 

@@ -1,5 +1,5 @@
-import { defineStage } from '../pipeline/stage.ts';
-import { paramsOf } from '../pipeline/params.ts';
+import { defineStage } from '../pipeline/contract/stage.ts';
+import { paramsOf } from '../pipeline/contract/params.ts';
 
 export const scale = defineStage({
   name: 'scale',

@@ -1,6 +1,6 @@
-import { defineStage } from '../pipeline/stage.ts';
-import { MAX_SEED, flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber, seedInt } from '../pipeline/params.ts';
-import { SPREAD_STEP } from './lib/spread-seeds.ts';
+import { defineStage } from '../pipeline/contract/stage.ts';
+import { MAX_SEED, flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber, seedInt } from '../pipeline/contract/params.ts';
+import { SPREAD_STEP } from './lib/model/spread-seeds.ts';
 
 export const train = defineStage({
   name: 'train',

@@ -2,7 +2,7 @@ import { rm, utimes, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
+import { tryNoopFastPath } from '../pipeline/runner/fast-noop.mjs';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;

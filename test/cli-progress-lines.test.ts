@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pc from 'picocolors';
 import { expect, test } from 'vitest';
-import { colorsFor, Logger } from '../pipeline/logger.ts';
+import { colorsFor, Logger } from '../pipeline/cli/logger.ts';
 
 function capture(isTTY = false) {
   let text = '';

@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { parseLock } from '../pipeline/lock.ts';
+import { parseLock } from '../pipeline/runner/lock.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 const BIN = fileURLToPath(new URL('../bin/pipeline.mjs', import.meta.url));

@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
-import { stageStatuses } from '../pipeline/status.ts';
+import { stageStatuses } from '../pipeline/runner/status.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;

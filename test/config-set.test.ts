@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { ConfigError } from '../pipeline/project.ts';
+import { ConfigError } from '../pipeline/runner/project.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { DateDay, Table, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/stage.ts';
+import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
 import { KAGGLE_HEADER } from '../stages/sample.ts';
 
 export interface StageRun {

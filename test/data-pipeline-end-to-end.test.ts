@@ -1,8 +1,8 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '../pipeline/executor.ts';
-import { loadProject } from '../pipeline/project.ts';
+import { runPipeline } from '../pipeline/runner/executor.ts';
+import { loadProject } from '../pipeline/runner/project.ts';
 import { aggregate } from '../stages/aggregate.ts';
 import { ingest } from '../stages/ingest.ts';
 import { sample } from '../stages/sample.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadTf } from '../stages/lib/tf.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
 import { DAY_MS, trainAndEvaluate, type Fixture } from './model-helpers.ts';
 
 const { tf } = await loadTf();

@@ -2,10 +2,10 @@
 // with tf.train.adam on the layers model, same batches in the same order. Both run in float32 storage;
 // after 40 steps the weights agree to 2e-6 (the update of each step is ~1e-3).
 import { expect, it } from 'vitest';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { Adam, FusedLstm } from '../stages/lib/lstm.ts';
-import { autodiffStep } from '../stages/lib/autodiff.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { Adam, FusedLstm } from '../stages/lib/model/lstm.ts';
+import { autodiffStep } from '../stages/lib/model/autodiff.ts';
 
 const { tf } = await loadTf();
 

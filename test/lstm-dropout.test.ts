@@ -3,8 +3,8 @@
 // masks for every evaluation (the random source is re-seeded each time). Weights are float32, so the
 // step actually taken is fround(w + h) - fround(w - h), not 2h. Tolerance: 1e-4 * max(1, |g|).
 import { expect, it } from 'vitest';
-import { FusedLstm, paramLayout } from '../stages/lib/lstm.ts';
-import { seededRandom } from '../stages/lib/batch-order.ts';
+import { FusedLstm, paramLayout } from '../stages/lib/model/lstm.ts';
+import { seededRandom } from '../stages/lib/model/batch-order.ts';
 
 it('with dropout, fused gradients equal finite differences under the same masks', () => {
   const spec = { lookback: 3, units: 3, layers: 2, activation: 'tanh' as const, dropout: 0.3 };

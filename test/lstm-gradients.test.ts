@@ -2,10 +2,10 @@
 // model.apply). tfjs computes in float32, the fused pass in float64 from the same float32 weights, so
 // they agree to float32 rounding: |fused - tfjs| <= 1e-6 + 1e-5 * |tfjs| per weight.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { FusedLstm, type Activation } from '../stages/lib/lstm.ts';
-import { autodiffGradients } from '../stages/lib/autodiff.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { FusedLstm, type Activation } from '../stages/lib/model/lstm.ts';
+import { autodiffGradients } from '../stages/lib/model/autodiff.ts';
 
 const { tf } = await loadTf();
 const before = tf.memory().numTensors;

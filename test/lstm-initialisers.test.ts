@@ -3,8 +3,8 @@
 //   recurrent kernel R (u x 4u): 'orthogonal' of a wide matrix has orthonormal rows, R·Rᵀ = I_u;
 //   kernels: glorot_uniform, inside ±sqrt(6 / (fan_in + fan_out)).
 import { expect, it } from 'vitest';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel } from '../stages/lib/model.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel } from '../stages/lib/model/model.ts';
 
 const { tf } = await loadTf();
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { forecastMetrics, persistenceMetrics, upDaysShare } from '../stages/lib/metrics.ts';
+import { forecastMetrics, persistenceMetrics, upDaysShare } from '../stages/lib/evaluation/metrics.ts';
 
 // Four days, worked by hand:
 //   previous  real  forecast  error  |error|/real      direction (forecast vs real)

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateDay, Float64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import type { z } from 'zod';
-import type { Progress, Stage, StageContext } from '../pipeline/stage.ts';
+import type { Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
 
 export const DAY_MS = 86_400_000;
 /** 2020-01-01 as days since the epoch. */

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { formatLock, type Lock, type LockEntry } from '../pipeline/lock.ts';
+import { formatLock, type Lock, type LockEntry } from '../pipeline/runner/lock.ts';
 import { makeFixture, type Fixture } from './helpers/artifactFixture.ts';
 import { runCli } from './helpers/cli.ts';
 import { commitAll, initRepo } from './helpers/git.ts';

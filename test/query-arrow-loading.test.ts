@@ -6,10 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { arrowFooter } from '../pipeline/arrowFile.ts';
-import { createArrowView } from '../pipeline/arrowToDuckDB.ts';
-import { referencedArtifacts } from '../pipeline/query.ts';
-import type { Artifact } from '../pipeline/artifacts.ts';
+import { arrowFooter } from '../pipeline/inspect/arrowFile.ts';
+import { createArrowView } from '../pipeline/inspect/arrowToDuckDB.ts';
+import { referencedArtifacts } from '../pipeline/inspect/query.ts';
+import type { Artifact } from '../pipeline/inspect/artifacts.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -9,19 +9,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach } from 'vitest';
-import type { PipelineEvent, RunResult } from '../pipeline/events.ts';
-import { runPipeline, type RunOptions } from '../pipeline/executor.ts';
-import { loadProject, type Project } from '../pipeline/project.ts';
-import type { Stage } from '../pipeline/stage.ts';
+import type { PipelineEvent, RunResult } from '../pipeline/runner/events.ts';
+import { runPipeline, type RunOptions } from '../pipeline/runner/executor.ts';
+import { loadProject, type Project } from '../pipeline/runner/project.ts';
+import type { Stage } from '../pipeline/contract/stage.ts';
 
-const PARAMS_URL = pathToFileURL(fileURLToPath(new URL('../pipeline/params.ts', import.meta.url))).href;
+const PARAMS_URL = pathToFileURL(fileURLToPath(new URL('../pipeline/contract/params.ts', import.meta.url))).href;
 
 export interface FakeStage {
   readonly name: string;
   /** `{ stage, file }` artifact inputs or `{ path }` source files. */
   readonly inputs: readonly ({ stage: string; file: string } | { path: string })[];
   readonly outputs?: readonly string[];
-  /** Parameter schema source, e.g. `{ times: positiveInt(1, 'copies') }` (pipeline/params.ts builders). */
+  /** Parameter schema source, e.g. `{ times: positiveInt(1, 'copies') }` (pipeline/contract/params.ts builders). */
   readonly params?: string;
   /** JS expression over `text` (the inputs concatenated) and `p` (params): the content of every output. */
   readonly transform?: string;
@@ -184,7 +184,7 @@ export class Rig {
         },
       });
     // Imported here: the CLI pulls in every command module, which runner-only tests don't need.
-    const { main } = await import('../pipeline/cli.ts');
+    const { main } = await import('../pipeline/cli/main.ts');
     const code = await main(argv, {
       stdout: sink((s) => (stdout += s)),
       stderr: sink((s) => (stderr += s)),

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusyError } from '../pipeline/mutex.ts';
+import { BusyError } from '../pipeline/runner/mutex.ts';
 import { Rig, rigPerTest, until } from './rig.ts';
 
 let rig: Rig;

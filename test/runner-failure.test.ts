@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { expect, test } from 'vitest';
-import { parseLock } from '../pipeline/lock.ts';
+import { parseLock } from '../pipeline/runner/lock.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;

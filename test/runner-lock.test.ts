@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { formatLock, parseLock, readLock } from '../pipeline/lock.ts';
+import { formatLock, parseLock, readLock } from '../pipeline/runner/lock.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;
@@ -23,7 +23,7 @@ test('pipeline.lock records params, input and output hashes with sizes, in pipel
   expect(doc.stages.a!.inputs).toEqual({ 'data/in.txt': sha('hello\n') });
   expect(typeof b.duration).toBe('number');
   expect(String(b.finished)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  // The code hash covers the module and its relative imports; the fake imports pipeline/params.ts by
+  // The code hash covers the module and its relative imports; the fake imports pipeline/contract/params.ts by
   // absolute URL, so b.ts is the only file: sha256 of the canonical JSON {"b.ts": sha256(source)}.
   const source = await readFile(rig.path('stages/b.ts'), 'utf8');
   expect(b.code).toBe(sha(JSON.stringify({ 'b.ts': sha(source) })));

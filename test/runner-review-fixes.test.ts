@@ -4,16 +4,16 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
-import type { PipelineEvent } from '../pipeline/events.ts';
-import { runPipeline } from '../pipeline/executor.ts';
-import { tryNoopFastPath } from '../pipeline/fast-noop.mjs';
-import { parseLock } from '../pipeline/lock.ts';
+import type { PipelineEvent } from '../pipeline/runner/events.ts';
+import { runPipeline } from '../pipeline/runner/executor.ts';
+import { tryNoopFastPath } from '../pipeline/runner/fast-noop.mjs';
+import { parseLock } from '../pipeline/runner/lock.ts';
 import { Rig, rigPerTest, until } from './rig.ts';
 
 let rig: Rig;
 rigPerTest(async () => (rig = await Rig.chain()));
 
-const PARAMS_URL = pathToFileURL(fileURLToPath(new URL('../pipeline/params.ts', import.meta.url))).href;
+const PARAMS_URL = pathToFileURL(fileURLToPath(new URL('../pipeline/contract/params.ts', import.meta.url))).href;
 
 /** The fast path as bin/pipeline.mjs calls it: the printed lines when it answered, else undefined. */
 async function fastPath(stagesModule: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { stat, utimes, writeFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
-import { fileHashCount } from '../pipeline/hash.ts';
+import { fileHashCount } from '../pipeline/runner/hash.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 let rig: Rig;

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../pipeline/config.ts';
+import { parseConfig } from '../pipeline/runner/config.ts';
 import { sample } from '../stages/sample.ts';
 import { artifact, removeProject, runStage, tempProject } from './data-helpers.ts';
 

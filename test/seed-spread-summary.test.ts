@@ -2,7 +2,7 @@
 // ratios (sorted order, median, shares), so a slip in the median index, a comparison turned round or a
 // share over the wrong count shows up as a wrong number.
 import { describe, expect, it } from 'vitest';
-import { summarizeSpread } from '../stages/lib/seed-spread.ts';
+import { summarizeSpread } from '../stages/lib/model/seed-spread.ts';
 
 describe('summarizeSpread', () => {
   it('an odd count: the middle value is the median; 1.0 does not beat persistence; ±0.09 is within 10%, ±0.11 is not', () => {

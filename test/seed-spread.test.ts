@@ -7,8 +7,8 @@ import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { train } from '../stages/train.ts';
 import { evaluate } from '../stages/evaluate.ts';
-import { loadTf } from '../stages/lib/tf.ts';
-import { loadModel } from '../stages/lib/model-files.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { loadModel } from '../stages/lib/model/model-files.ts';
 import { contextFor, trainInto, writeFixture, type Fixture } from './model-helpers.ts';
 
 interface SpreadFile {

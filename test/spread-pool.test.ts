@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { moduleClosure } from '../pipeline/fingerprint.ts';
+import { moduleClosure } from '../pipeline/runner/fingerprint.ts';
 import { train } from '../stages/train.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { readPairs, type Pairs } from '../stages/lib/pairs.ts';
-import { spreadThreads, trainSpread, type SpreadJob } from '../stages/lib/spread-pool.ts';
-import { trainFused } from '../stages/lib/trainer.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
+import { spreadThreads, trainSpread, type SpreadJob } from '../stages/lib/model/spread-pool.ts';
+import { trainFused } from '../stages/lib/model/trainer.ts';
 import { writeFixture, type Fixture } from './model-helpers.ts';
 
 const spec = { lookback: 2, units: 4, layers: 1, activation: 'sigmoid', dropout: 0.25 } as const;
@@ -101,8 +101,8 @@ it('threads start only when the work pays for them, and never more than the jobs
 
 it('the worker script is part of the train stage\'s code hash', async () => {
   const files = [...(await moduleClosure(fileURLToPath(train.module))).keys()];
-  expect(files.some((f) => f.endsWith('stages/lib/spread-worker.mjs'))).toBe(true);
-  expect(files.some((f) => f.endsWith('stages/lib/trainer.ts'))).toBe(true);
+  expect(files.some((f) => f.endsWith('stages/lib/model/spread-worker.mjs'))).toBe(true);
+  expect(files.some((f) => f.endsWith('stages/lib/model/trainer.ts'))).toBe(true);
 });
 
 describe('workers that misbehave', () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { train } from '../stages/train.ts';
-import { loadTf } from '../stages/lib/tf.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
 import { contextFor, writeFixture, type Fixture } from './model-helpers.ts';
 
 const { tf } = await loadTf();

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 it('without tfjs-node the CPU backend is used and no "install tfjs-node" banner is printed', async () => {
   // A fresh process: the banner is printed once per process, on the CPU backend's first tensor.
   const script = [
-    "const { loadTf } = await import('./stages/lib/tf.ts');",
+    "const { loadTf } = await import('./stages/lib/model/tf.ts');",
     'const { tf, backend } = await loadTf();',
     'tf.tidy(() => tf.add(tf.tensor([1, 2]), 1).dataSync());',
     'console.log(JSON.stringify({ backend, prod: tf.env().getBool("PROD") }));',

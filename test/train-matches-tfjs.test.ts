@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { train } from '../stages/train.ts';
-import { loadTf } from '../stages/lib/tf.ts';
-import { buildModel, readWeights } from '../stages/lib/model.ts';
-import { autodiffStep } from '../stages/lib/autodiff.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
+import { buildModel, readWeights } from '../stages/lib/model/model.ts';
+import { autodiffStep } from '../stages/lib/model/autodiff.ts';
 import { contextFor, writeFixture, type Fixture } from './model-helpers.ts';
 
 const { tf } = await loadTf();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { train } from '../stages/train.ts';
-import { loadTf } from '../stages/lib/tf.ts';
+import { loadTf } from '../stages/lib/model/tf.ts';
 import { contextFor, writeFixture, type Fixture, type Recorded } from './model-helpers.ts';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { DataType, TimeUnit, type RecordBatch } from 'apache-arrow';
-import { ArrowFileSink, batchOf, dateDay, float64, isFloat64, isoDate, readArrowBatches, schemaOf } from '../lib/arrow.ts';
-import type { StageContext } from '../../pipeline/stage.ts';
+import { ArrowFileSink, batchOf, dateDay, float64, isFloat64, isoDate, readArrowBatches, schemaOf } from '../lib/data/arrow.ts';
+import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { z } from 'zod';
 import type { aggregate } from '../aggregate.ts';
 

@@ -1,16 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DateDay, Float64, Int64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
-import { loadTf } from '../lib/tf.ts';
-import { predict, writeWeights } from '../lib/model.ts';
-import { loadModel } from '../lib/model-files.ts';
-import { isoDay, readDailyPrices, readPairs } from '../lib/pairs.ts';
-import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/metrics.ts';
-import { lossSpec, predictionSpec, renderSpec } from '../lib/charts.ts';
-import { paramLayout } from '../lib/lstm.ts';
-import { readSpread, summarizeSpread, type Spread } from '../lib/seed-spread.ts';
-import { readJson } from '../lib/json-file.ts';
-import type { StageContext } from '../../pipeline/stage.ts';
+import { loadTf } from '../lib/model/tf.ts';
+import { predict, writeWeights } from '../lib/model/model.ts';
+import { loadModel } from '../lib/model/model-files.ts';
+import { isoDay, readDailyPrices, readPairs } from '../lib/data/pairs.ts';
+import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/evaluation/metrics.ts';
+import { lossSpec, predictionSpec, renderSpec } from '../lib/charts/charts.ts';
+import { paramLayout } from '../lib/model/lstm.ts';
+import { readSpread, summarizeSpread, type Spread } from '../lib/model/seed-spread.ts';
+import { readJson } from '../lib/data/json-file.ts';
+import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { evaluate } from '../evaluate.ts';
 
 const Scaler = z.object({ min: z.number(), max: z.number(), fit_from: z.string(), fit_to: z.string() }).refine((s) => s.max > s.min, {

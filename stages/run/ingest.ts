@@ -2,10 +2,10 @@ import { mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
-import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from '../lib/arrow.ts';
-import { findLine, readFirstLine, splitCsvFields } from '../lib/csv-header.ts';
-import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/duckdb.ts';
-import type { StageContext } from '../../pipeline/stage.ts';
+import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from '../lib/data/arrow.ts';
+import { findLine, readFirstLine, splitCsvFields } from '../lib/data/csv-header.ts';
+import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
+import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { z } from 'zod';
 import type { ingest } from '../ingest.ts';
 

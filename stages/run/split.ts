@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile, type ColumnData } from '../lib/arrow.ts';
-import type { StageContext } from '../../pipeline/stage.ts';
+import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile, type ColumnData } from '../lib/data/arrow.ts';
+import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { z } from 'zod';
 import type { split } from '../split.ts';
 

@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
-import { loadTf } from '../lib/tf.ts';
-import { buildModel, readWeights, summaryText, withWarningsTo, writeWeights } from '../lib/model.ts';
-import { saveModel } from '../lib/model-files.ts';
-import { modelDiagram } from '../lib/diagram.ts';
-import { readPairs } from '../lib/pairs.ts';
-import { trainFused } from '../lib/trainer.ts';
-import { spreadJson } from '../lib/seed-spread.ts';
-import { spreadSeeds } from '../lib/spread-seeds.ts';
-import { spreadThreads, trainSpread } from '../lib/spread-pool.ts';
-import type { StageContext } from '../../pipeline/stage.ts';
+import { loadTf } from '../lib/model/tf.ts';
+import { buildModel, readWeights, summaryText, withWarningsTo, writeWeights } from '../lib/model/model.ts';
+import { saveModel } from '../lib/model/model-files.ts';
+import { modelDiagram } from '../lib/charts/diagram.ts';
+import { readPairs } from '../lib/data/pairs.ts';
+import { trainFused } from '../lib/model/trainer.ts';
+import { spreadJson } from '../lib/model/seed-spread.ts';
+import { spreadSeeds } from '../lib/model/spread-seeds.ts';
+import { spreadThreads, trainSpread } from '../lib/model/spread-pool.ts';
+import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { train } from '../train.ts';
 import type { z } from 'zod';
 
@@ -90,7 +90,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     const finalLoss = result.loss[result.loss.length - 1]!;
     const report = {
       backend,
-      // Forward/backward and Adam run in one fused loop on typed arrays (stages/lib/lstm.ts); tfjs
+      // Forward/backward and Adam run in one fused loop on typed arrays (stages/lib/model/lstm.ts); tfjs
       // builds, initialises, saves and serves the model.
       engine: 'fused',
       tfjs_version: version,

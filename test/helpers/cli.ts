@@ -1,7 +1,7 @@
 // Runs the CLI in-process with captured output streams, as a user's terminal or pipe would see it.
 import { Writable } from 'node:stream';
-import { main } from '../../pipeline/cli.ts';
-import type { Io } from '../../pipeline/commands/command.ts';
+import { main } from '../../pipeline/cli/main.ts';
+import type { Io } from '../../pipeline/cli/command.ts';
 
 export interface CliResult {
   readonly code: number;

@@ -1,0 +1,265 @@
+// `pipeline inspect [STAGE[/ARTIFACT]]`: every artifact at a glance, or one artifact in detail.
+import { humanSize, selectArtifacts } from '../../inspect/artifacts.ts';
+import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact } from '../../inspect/inspect.ts';
+import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
+import { formatAligned, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../../inspect/table.ts';
+import { defineCommand, type Io } from '../command.ts';
+
+interface InspectArgs {
+  target?: string;
+  head?: number;
+  tail?: number;
+  json?: boolean;
+  csv?: boolean;
+  config?: string;
+}
+
+function statusText(a: ListedArtifact): string {
+  if (!a.exists) return 'missing';
+  return a.fresh ? 'fresh' : `stale: ${a.reasons.join('; ') || 'out of date'}`;
+}
+
+function listingTable(listed: readonly ListedArtifact[], format: OutputFormat): Table {
+  const readable = format === 'table';
+  return {
+    columns: ['stage', 'file', 'format', 'rows', 'size', readable ? 'status' : 'fresh'],
+    nullText: '',
+    rows: listed.map((a) => [
+      a.stage,
+      a.file,
+      a.format,
+      a.rows ?? null,
+      readable ? (a.size === null ? null : humanSize(a.size)) : a.size,
+      readable ? statusText(a) : a.fresh,
+    ]),
+  };
+}
+
+function keyValues(pairs: readonly (readonly [string, Cell])[]): string {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v ?? ''}`).join('\n') + '\n';
+}
+
+function rowsTable(columns: readonly string[], rows: readonly (readonly Cell[])[]): Table {
+  return { columns, rows };
+}
+
+/** Rows shown when --head/--tail are not given (the aligned and JSON views). */
+const SAMPLE_ROWS = 5;
+
+/** The first and last rows as one CSV table, each row once, with its 0-based position in the file. */
+export function sampleRowsTable(d: ArrowDetail): Table {
+  const names = d.columns.map((c) => c.name);
+  const firstTail = d.rows - d.tail.length;
+  const rows: Cell[][] = [
+    ...d.head.map((row, i) => [i, ...row]),
+    // Rows the head already printed are not repeated when the two overlap.
+    ...d.tail.flatMap((row, i) => (firstTail + i < d.head.length ? [] : [[firstTail + i, ...row]])),
+  ];
+  return { columns: ['row', ...names], rows };
+}
+
+function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked: boolean): void {
+  const { artifact: a, detail } = d;
+  const facts: [string, Cell][] = [
+    ['artifact', `${a.stage}/${a.file}`],
+    ['path', a.path],
+    ['format', a.format],
+    ['size', format === 'table' && a.size !== null ? `${humanSize(a.size)} (${a.size} bytes)` : a.size],
+    ['fresh', a.fresh],
+  ];
+  if (format === 'json') {
+    const base = { stage: a.stage, file: a.file, path: a.path, format: a.format, size: a.size, fresh: a.fresh, reasons: a.reasons };
+    switch (detail.kind) {
+      case 'arrow': {
+        const names = detail.columns.map((c) => c.name);
+        const asObjects = (rows: typeof detail.head) => rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i] ?? null])));
+        io.stdout.write(
+          toJson({
+            ...base,
+            rows: detail.rows,
+            batches: detail.batches,
+            schema: detail.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+            stats: detail.columns.map((c) => ({ name: c.name, nulls: c.nulls, min: c.min, max: c.max, mean: c.mean })),
+            head: asObjects(detail.head),
+            tail: asObjects(detail.tail),
+          }),
+        );
+        return;
+      }
+      case 'json':
+        io.stdout.write(toJson({ ...base, content: detail.content }));
+        return;
+      case 'image':
+        io.stdout.write(toJson({ ...base, width: detail.width ?? null, height: detail.height ?? null }));
+        return;
+      case 'csv':
+        io.stdout.write(toJson({ ...base, header: detail.header, rows: detail.rows ?? null }));
+        return;
+      case 'text':
+        io.stdout.write(toJson({ ...base, content: detail.content }));
+        return;
+      case 'binary':
+        io.stdout.write(toJson(base));
+        return;
+    }
+  }
+  if (format === 'csv') {
+    // One table per artifact kind so the output stays valid CSV: the column summary for Arrow,
+    // key/value pairs otherwise.
+    if (detail.kind === 'arrow' && rowsAsked) {
+      io.stdout.write(formatTable(sampleRowsTable(detail), 'csv'));
+      return;
+    }
+    if (detail.kind === 'arrow') {
+      io.stdout.write(
+        formatTable(
+          rowsTable(
+            ['name', 'type', 'nullable', 'nulls', 'min', 'max', 'mean'],
+            detail.columns.map((c) => [c.name, c.type, c.nullable, c.nulls, c.min, c.max, c.mean]),
+          ),
+          'csv',
+        ),
+      );
+      return;
+    }
+    const extra: [string, Cell][] =
+      detail.kind === 'image'
+        ? [['width', detail.width ?? null], ['height', detail.height ?? null]]
+        : detail.kind === 'csv'
+          ? [['header', detail.header.join(',')], ['rows', detail.rows ?? null]]
+          : detail.kind === 'json' || detail.kind === 'text'
+            ? [['content', detail.kind === 'json' ? JSON.stringify(detail.content) : detail.content]]
+            : [];
+    io.stdout.write(formatTable(rowsTable(['key', 'value'], [...facts, ...extra]), 'csv'));
+    return;
+  }
+  switch (detail.kind) {
+    case 'arrow': {
+      io.stdout.write(keyValues([...facts, ['rows', `${detail.rows} in ${detail.batches} record batch${detail.batches === 1 ? '' : 'es'}`]]));
+      io.stdout.write('\ncolumns\n');
+      io.stdout.write(
+        formatAligned(
+          rowsTable(
+            ['name', 'type', 'nullable', 'nulls', 'min', 'max', 'mean'],
+            detail.columns.map((c) => [c.name, c.type, c.nullable ? 'yes' : 'no', c.nulls, c.min, c.max, c.mean]),
+          ),
+        ),
+      );
+      const names = detail.columns.map((c) => c.name);
+      if (detail.head.length > 0) {
+        io.stdout.write(`\nfirst ${detail.head.length} rows\n`);
+        io.stdout.write(formatAligned(rowsTable(names, detail.head)));
+      }
+      if (detail.tail.length > 0) {
+        io.stdout.write(`\nlast ${detail.tail.length} rows\n`);
+        io.stdout.write(formatAligned(rowsTable(names, detail.tail)));
+      }
+      return;
+    }
+    case 'json':
+      io.stdout.write(keyValues(facts) + '\n' + JSON.stringify(detail.content, null, 2) + '\n');
+      return;
+    case 'image':
+      io.stdout.write(
+        keyValues([...facts, ['dimensions', detail.width !== undefined ? `${detail.width} × ${detail.height} px` : 'unknown']]),
+      );
+      return;
+    case 'csv':
+      io.stdout.write(
+        keyValues([
+          ...facts,
+          ['columns', detail.header.join(', ')],
+          ['rows', detail.rows ?? `not counted (over ${humanSize(128 * 1024 * 1024)})`],
+        ]),
+      );
+      return;
+    case 'text':
+      io.stdout.write(keyValues(facts) + '\n' + detail.content + (detail.content.endsWith('\n') ? '' : '\n'));
+      return;
+    case 'binary':
+      io.stdout.write(keyValues(facts));
+      return;
+  }
+}
+
+export const inspectCommand = defineCommand<InspectArgs>({
+  command: 'inspect [target]',
+  describe: 'list every artifact, or show one (STAGE or STAGE/ARTIFACT): schema, stats, first and last rows',
+  builder: (y) =>
+    y
+      .positional('target', { type: 'string', describe: 'a stage (aggregate) or an artifact (aggregate/daily, aggregate/daily.arrow)' })
+      .option('head', { type: 'number', describe: `first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('tail', { type: 'number', describe: `last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('json', { type: 'boolean', describe: 'print JSON' })
+      .option('csv', {
+        type: 'boolean',
+        describe:
+          'print CSV: the listing; for an Arrow artifact its column summary (name, type, nullable, nulls, min, max, mean), ' +
+          'or with --head/--tail those rows instead, a "row" column first giving each row\'s 0-based position in the file',
+      })
+      .example('$0 inspect aggregate/daily --csv --tail 30', 'the last 30 days as CSV: row,date,price,…') as never,
+  async run(args, io) {
+    return guarded(io, 'inspect', async () => {
+      const format = outputFormat(args);
+      // CSV holds one table: the column summary, or the rows when rows are asked for. Asking for
+      // only --tail as CSV prints only the tail.
+      const rowsAsked = format === 'csv' && (args.head !== undefined || args.tail !== undefined);
+      const head = args.head ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      const tail = args.tail ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      for (const [name, value] of [['head', head], ['tail', tail]] as const) {
+        if (!Number.isInteger(value) || value < 0) throw new CommandFailure(`--${name} must be a non-negative integer, got ${value}`, 2);
+      }
+      const { project, artifacts, freshness } = await openInspection(args, io);
+      let listed = artifacts;
+      if (args.target !== undefined) {
+        const selection = selectArtifacts(artifacts, args.target);
+        switch (selection.kind) {
+          case 'unknown-stage':
+            throw new CommandFailure(`no stage "${selection.stage}"; stages: ${selection.valid.join(', ')}`, 2);
+          case 'unknown-artifact':
+            throw new CommandFailure(
+              `stage ${selection.stage} has no artifact "${selection.name}"; its artifacts: ${selection.valid.join(', ')}`,
+              2,
+            );
+          case 'stage':
+            listed = selection.artifacts;
+            break;
+          case 'artifact': {
+            const detail = await inspectArtifact(selection.artifact, freshness, project.root, { head, tail });
+            if (!detail.artifact.exists) {
+              throw new CommandFailure(
+                `${detail.artifact.path} does not exist yet; "pipeline run ${selection.artifact.stage}" produces it`,
+                1,
+              );
+            }
+            warn(io, staleWarning(selection.artifact.stage, freshness));
+            renderDetail(detail, format, io, rowsAsked);
+            return 0;
+          }
+        }
+      }
+      const facts = await listArtifactFacts(listed, freshness, project.root);
+      if (format === 'json') {
+        io.stdout.write(
+          toJson(
+            facts.map((a) => ({
+              stage: a.stage,
+              file: a.file,
+              path: a.path,
+              format: a.format,
+              exists: a.exists,
+              rows: a.rows ?? null,
+              size: a.size,
+              fresh: a.fresh,
+              reasons: a.reasons,
+            })),
+          ),
+        );
+      } else {
+        io.stdout.write(formatTable(listingTable(facts, format), format));
+      }
+      return 0;
+    });
+  },
+});

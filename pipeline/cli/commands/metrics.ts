@@ -1,0 +1,75 @@
+// `pipeline metrics [--diff [REV]]`: the evaluation metrics, model against the persistence baseline;
+// with --diff, against the metrics recorded at a git revision (default HEAD) or the previous run.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BaselineMissing, diffLeaves, METRICS_OUTPUT, metricsBaseline, type DiffRow } from '../../inspect/compare.ts';
+import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
+import { metricFigures, metricsTable } from '../../inspect/metricsTable.ts';
+import { formatTable, outputFormat, toJson, type Table } from '../../inspect/table.ts';
+import { defineCommand } from '../command.ts';
+
+interface MetricsArgs {
+  diff?: string;
+  all?: boolean;
+  json?: boolean;
+  csv?: boolean;
+  config?: string;
+}
+
+export function diffTable(rows: readonly DiffRow[]): Table {
+  return { columns: ['metric', 'old', 'new', 'change'], rows: rows.map((r) => [r.key, r.old ?? null, r.new ?? null, r.change]), nullText: '' };
+}
+
+export const metricsCommand = defineCommand<MetricsArgs>({
+  command: 'metrics',
+  describe: 'the evaluation metrics, model beside the persistence baseline; --diff [REV] against git REV (default HEAD) or the previous run',
+  builder: (y) =>
+    y
+      .option('diff', { type: 'string', describe: 'compare with the metrics recorded in pipeline.lock at REV (default HEAD)' })
+      .option('all', { type: 'boolean', describe: 'with --diff: list unchanged metrics too' })
+      .option('json', { type: 'boolean', describe: 'print JSON' })
+      .option('csv', { type: 'boolean', describe: 'print CSV' }) as never,
+  async run(args, io) {
+    return guarded(io, 'metrics', async () => {
+      const { project, freshness } = await openInspection(args, io);
+      const path = join(project.root, METRICS_OUTPUT);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch {
+        throw new CommandFailure(`${METRICS_OUTPUT} does not exist yet; "pipeline run" produces it`, 1);
+      }
+      let metrics: unknown;
+      try {
+        metrics = JSON.parse(text) as unknown;
+      } catch (error) {
+        throw new CommandFailure(`${METRICS_OUTPUT}: not valid JSON (${(error as Error).message}); "pipeline run evaluate --force" rewrites it`, 1);
+      }
+      warn(io, staleWarning('evaluate', freshness));
+      const format = outputFormat(args);
+      const fresh = freshness.get('evaluate')?.fresh ?? false;
+      if (args.diff === undefined) {
+        if (format === 'json') io.stdout.write(toJson({ path: METRICS_OUTPUT, fresh, metrics }));
+        else io.stdout.write(formatTable(metricsTable(metrics), format));
+        return 0;
+      }
+      let baseline;
+      try {
+        baseline = await metricsBaseline(project.root, project.artifactsDir, args.diff === '' ? undefined : args.diff);
+      } catch (error) {
+        if (error instanceof BaselineMissing) throw new CommandFailure(error.message, 2);
+        throw error;
+      }
+      warn(io, baseline.note);
+      const rows = diffLeaves(metricFigures(baseline.value), metricFigures(metrics)).filter((r) => args.all || r.changed);
+      if (format === 'json') {
+        io.stdout.write(toJson({ baseline: baseline.source, fresh, diff: rows.map(({ changed: _, ...r }) => ({ ...r, old: r.old ?? null, new: r.new ?? null })) }));
+        return 0;
+      }
+      if (format === 'table') io.stderr.write(`comparing with ${baseline.source}\n`);
+      if (rows.length === 0 && format === 'table') io.stdout.write('no metric changed\n');
+      else io.stdout.write(formatTable(diffTable(rows), format));
+      return 0;
+    });
+  },
+});

@@ -1,0 +1,59 @@
+// `pipeline report`: artifacts/report.html, one self-contained page of the current results.
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { humanSize } from '../../inspect/artifacts.ts';
+import { effectiveParams } from '../../runner/fingerprint.ts';
+import { guarded, openInspection, warn } from '../inspection.ts';
+import { readLock } from '../../runner/lock.ts';
+import { displayPath } from '../../runner/project.ts';
+import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
+import { toJson } from '../../inspect/table.ts';
+import { defineCommand } from '../command.ts';
+
+interface ReportArgs {
+  output?: string;
+  json?: boolean;
+  config?: string;
+}
+
+export const reportCommand = defineCommand<ReportArgs>({
+  command: 'report',
+  describe: 'write artifacts/report.html: configuration, timings, data summary, metrics, charts, model summary (self-contained)',
+  builder: (y) =>
+    y
+      .option('output', { type: 'string', describe: 'where to write the page (default artifacts/report.html)' })
+      .option('json', { type: 'boolean', describe: 'print what was written as JSON' }) as never,
+  async run(args, io) {
+    return guarded(io, 'report', async () => {
+      const { project, freshness } = await openInspection(args, io);
+      const dir = project.artifactsDir;
+      const [prediction, loss] = await Promise.all([chartUri(dir, 'evaluate', 'prediction'), chartUri(dir, 'evaluate', 'loss')]);
+      const summary = await readFile(join(dir, 'train', 'summary.txt'), 'utf8').catch(() => undefined);
+      const html = renderReport({
+        title: 'BTC/USD next-day forecast — pipeline report',
+        stages: project.stages.map((s) => ({ name: s.name, description: s.description, params: effectiveParams(s, project.params) })),
+        lock: await readLock(project.root),
+        freshness,
+        dataSummary: (await readJsonOptional(join(dir, 'aggregate', 'report.json'))) as DataSummary | undefined,
+        metrics: await readJsonOptional(join(dir, 'evaluate', 'metrics.json')),
+        charts: [
+          { title: 'Test days: real price, model forecast and persistence', source: prediction.source, dataUri: prediction.uri },
+          { title: 'Training loss per epoch', source: loss.source, dataUri: loss.uri },
+        ],
+        modelSummary: summary,
+      });
+      const output = args.output ? resolve(io.cwd, args.output) : join(dir, 'report.html');
+      await mkdir(dirname(output), { recursive: true });
+      await writeAtomically(output, html);
+      const size = (await stat(output)).size;
+      const stale = project.stages.filter((s) => !freshness.get(s.name)?.fresh).map((s) => s.name);
+      if (args.json) {
+        io.stdout.write(toJson({ path: displayPath(io.cwd, output), size, stale }));
+      } else {
+        if (stale.length > 0) warn(io, `stale stages in the report: ${stale.join(', ')}`);
+        io.stdout.write(`wrote ${displayPath(io.cwd, output)} (${humanSize(size)})\n`);
+      }
+      return 0;
+    });
+  },
+});

@@ -1,0 +1,67 @@
+// The contract between the runner and a stage. A stage is data (name, params schema, inputs, outputs)
+// plus one async `run`. Stages never print: they report progress and messages through the context.
+import type { z } from 'zod';
+
+/** Every stage's validated, effective parameters, keyed by stage name (defaults filled in). */
+export type PipelineParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+/** An input: an artifact another stage writes, or a file outside artifacts/ (e.g. the source CSV). */
+export type StageInput =
+  | { readonly stage: string; readonly file: string }
+  | { readonly path: string };
+
+export interface Progress {
+  /** Units done so far (rows, epochs, days…). */
+  readonly done: number;
+  /** Total units when known; a bar is drawn only when it is. */
+  readonly total?: number;
+  /** What the units are, e.g. "epoch", "rows"; may carry a figure such as "loss 0.0012". */
+  readonly label?: string;
+}
+
+export interface StageContext<P> {
+  readonly name: string;
+  /** This stage's effective parameters (validated, defaults applied, --set overrides applied). */
+  readonly params: P;
+  /** All stages' effective parameters, for the few cross-stage ones a stage declares in `uses`. */
+  readonly pipeline: PipelineParams;
+  /** Project root (the folder holding pipeline.yaml). */
+  readonly root: string;
+  /** Absolute paths of this stage's inputs, in the order `inputs()` returned them. */
+  readonly inputs: readonly string[];
+  /** Absolute path of an upstream artifact, e.g. input('aggregate', 'daily.arrow'). */
+  input(stage: string, file: string): string;
+  /** Absolute path to write one of this stage's declared outputs to (a staging folder the runner
+   *  moves into artifacts/<stage>/ only after `run` succeeds). */
+  output(file: string): string;
+  /** Aborted on Ctrl-C: stop soon, partial outputs are discarded by the runner. */
+  readonly signal: AbortSignal;
+  progress(progress: Progress): void;
+  /** A one-line message for the log (never printed directly by the stage). */
+  info(message: string): void;
+}
+
+export interface Stage<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  /** One line for `pipeline dag`, `inspect` and the README. */
+  readonly description: string;
+  /** `import.meta.url` of the stage module: its source and its relative imports form the code hash. */
+  readonly module: string;
+  /** Parameter schema (see pipeline/contract/params.ts); defaults reproduce the notebook. */
+  readonly params: S;
+  /** Other stages' params this stage's results depend on, as "stage.key" (e.g. "split.test_days"). */
+  readonly uses?: readonly string[];
+  /** npm packages whose versions change this stage's results (recorded in the fingerprint). */
+  readonly libraries?: readonly string[];
+  /** Only part of the pipeline when another stage takes one of its outputs as input (e.g. sample). */
+  readonly onlyIfUsed?: boolean;
+  inputs(pipeline: PipelineParams): readonly StageInput[];
+  /** File names written into artifacts/<name>/. */
+  outputs(pipeline: PipelineParams): readonly string[];
+  run(ctx: StageContext<z.output<S>>): Promise<void>;
+}
+
+/** Identity function that gives `run` its typed params. */
+export function defineStage<S extends z.ZodType>(stage: Stage<S>): Stage<S> {
+  return stage;
+}

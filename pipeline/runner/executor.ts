@@ -1,0 +1,323 @@
+// Runs the stale stages in order. Per stage: fingerprint it, skip it when fresh, restore it from the
+// run cache when this fingerprint was computed before, otherwise execute it into a staging folder and
+// swap the result in. The lock is written after each stage, so a failure or Ctrl-C later on keeps
+// everything finished so far, and the next run resumes where this one stopped.
+import { mkdirSync } from 'node:fs';
+import { stat as statFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { RunCache } from './cache.ts';
+import { ConfigError, suggestion } from './config.ts';
+import type { PipelineEvent, RunResult, StageOutcome } from './events.ts';
+import { artifactPath, withDownstream, withUpstream, type StageNode } from './graph.ts';
+import { sha256File, StatCache } from './hash.ts';
+import { readLock, writeLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
+import { acquireProjectLock, WaitInterrupted, type ProjectLock } from './mutex.ts';
+import type { Project } from './project.ts';
+import { createStaging, discardStaging, removeStaleStaging, swapIn } from './staging.ts';
+import type { StageContext } from '../contract/stage.ts';
+import { checkStage, statCacheFile, type StageCheck } from './status.ts';
+
+export interface RunOptions {
+  /** Stage names; default every active stage. */
+  readonly targets?: readonly string[];
+  /** Rerun the targets (or all stages) even when fresh. */
+  readonly force?: boolean;
+  /** Run only the targets, on the inputs already there; upstream stages are not looked at. */
+  readonly single?: boolean;
+  /** Force this stage and everything downstream of it. */
+  readonly from?: string;
+  /** Only compute the plan and its reasons. */
+  readonly dry?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: PipelineEvent) => void;
+  /** When another run holds the project: wait for it (default) or refuse at once. */
+  readonly wait?: boolean;
+  readonly waitTimeoutMs?: number;
+}
+
+/** Usage errors in the run options: exit code 2, like config errors. */
+function usage(message: string): ConfigError {
+  return new ConfigError([{ location: 'pipeline run', message }]);
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return `a non-Error value was thrown: ${typeof error === 'string' ? error : JSON.stringify(error) ?? String(error)}`;
+}
+
+interface Plan {
+  readonly stages: readonly string[];
+  readonly forced: ReadonlySet<string>;
+}
+
+function plan(project: Project, opts: RunOptions): Plan {
+  const { graph } = project;
+  const names = project.registry.map((s) => s.name);
+  const check = (name: string, what: string) => {
+    if (graph.nodes.has(name)) return;
+    if (names.includes(name)) {
+      throw usage(`${what} ${name} is not part of this pipeline: no active stage reads its outputs (active: ${graph.order.join(', ')})`);
+    }
+    throw usage(`unknown ${what} "${name}"${suggestion(name, graph.order, false)} (stages: ${graph.order.join(', ')})`);
+  };
+  const targets = [...new Set(opts.targets ?? [])];
+  targets.forEach((t) => check(t, 'stage'));
+  if (opts.from !== undefined) check(opts.from, 'stage');
+  if (opts.single && targets.length === 0) throw usage('--single needs the stage names to run');
+  if (opts.single && opts.from !== undefined) throw usage('--single and --from cannot be combined');
+
+  const fromSet = opts.from === undefined ? [] : withDownstream(graph, [opts.from]);
+  const forced = new Set<string>(fromSet);
+  if (opts.force) (targets.length > 0 ? targets : graph.order).forEach((n) => forced.add(n));
+  let stages: string[];
+  if (opts.single) stages = graph.order.filter((n) => targets.includes(n));
+  else if (targets.length > 0) stages = withUpstream(graph, [...targets, ...fromSet]);
+  else stages = [...graph.order];
+  return { stages, forced };
+}
+
+export async function runPipeline(project: Project, opts: RunOptions = {}): Promise<RunResult> {
+  const thePlan = plan(project, opts);
+  const emit = opts.onEvent ?? (() => {});
+  if (opts.dry) return dryRun(project, thePlan);
+
+  let mutex: ProjectLock | undefined;
+  let stat: StatCache | undefined;
+  try {
+    try {
+      mutex = await acquireProjectLock(project.artifactsDir, {
+        wait: opts.wait ?? true,
+        timeoutMs: opts.waitTimeoutMs,
+        onWait: (pid) => emit({ type: 'waiting', pid }),
+        signal: opts.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof WaitInterrupted)) throw error;
+      return { outcome: 'interrupted', dry: false, stages: thePlan.stages.map((stage) => ({ stage, action: 'not-run', reasons: [] })) };
+    }
+    // Under the project lock nobody else writes: a staging folder still here is a killed run's leftover.
+    await removeStaleStaging(project.artifactsDir);
+    stat = await StatCache.open(statCacheFile(project.artifactsDir));
+    // Read under the mutex: the run we may have waited for has just rewritten it.
+    const lock: Lock = (await readLock(project.root)) ?? { version: 1, stages: {} };
+    emit({ type: 'plan', stages: thePlan.stages });
+    return await execute(project, thePlan, opts, lock, stat, mutex, emit);
+  } finally {
+    await stat?.save().catch(() => {});
+    await mutex?.release();
+  }
+}
+
+async function execute(
+  project: Project,
+  thePlan: Plan,
+  opts: RunOptions,
+  initial: Lock,
+  stat: StatCache,
+  mutex: ProjectLock,
+  emit: (e: PipelineEvent) => void,
+): Promise<RunResult> {
+  const cache = new RunCache(project.artifactsDir);
+  const stages: Record<string, LockEntry> = { ...initial.stages };
+  const outcomes: StageOutcome[] = [];
+  let outcome: RunResult['outcome'] = 'success';
+  const commit = async (name: string, entry: LockEntry) => {
+    stages[name] = entry;
+    await writeLock(project.root, { version: 1, stages }, project.registry.map((s) => s.name));
+  };
+
+  for (const name of thePlan.stages) {
+    if (outcome !== 'success') {
+      outcomes.push({ stage: name, action: 'not-run', reasons: [] });
+      continue;
+    }
+    if (opts.signal?.aborted) {
+      outcome = 'interrupted';
+      outcomes.push({ stage: name, action: 'not-run', reasons: [] });
+      continue;
+    }
+    const node = project.graph.nodes.get(name)!;
+    const check = await checkStage(project, node, stages[name], stat);
+    const forced = thePlan.forced.has(name);
+    if (check.fresh && !forced) {
+      emit({ type: 'skipped', stage: name });
+      outcomes.push({ stage: name, action: 'skipped', reasons: [] });
+      continue;
+    }
+    const reasons = forced && check.fresh ? ['forced'] : check.reasons;
+    if (check.missing.length > 0 || !check.fingerprint || !check.data) {
+      const message = `input not found: ${check.missing.join(', ')}`;
+      emit({ type: 'failed', stage: name, message, error: undefined });
+      outcomes.push({ stage: name, action: 'failed', reasons, error: message });
+      outcome = 'failed';
+      continue;
+    }
+
+    if (!forced) {
+      const record = await cache.lookup(check.fingerprint);
+      if (record) {
+        const staging = await createStaging(project.artifactsDir, name);
+        let restored = false;
+        try {
+          restored = await cache.restoreInto(record, staging);
+          if (restored) await swapIn(project.artifactsDir, name, staging);
+        } finally {
+          // After a successful swap the folder is gone and this is a no-op.
+          await discardStaging(staging);
+        }
+        if (restored) {
+          for (const [path, out] of Object.entries(record.entry.outputs)) await rememberOutput(stat, project, path, out);
+          await commit(name, { ...record.entry, finished: new Date().toISOString() });
+          emit({ type: 'restored', stage: name, reasons });
+          outcomes.push({ stage: name, action: 'restored', reasons });
+          continue;
+        }
+      }
+    }
+
+    emit({ type: 'start', stage: name, reasons });
+    const result = await executeStage(project, node, check, opts.signal, emit, mutex);
+    if (result.kind === 'failed' || result.kind === 'interrupted') {
+      if (result.kind === 'failed') {
+        emit({ type: 'failed', stage: name, message: result.message, error: result.error });
+        outcomes.push({ stage: name, action: 'failed', reasons, error: result.message });
+        outcome = 'failed';
+      } else {
+        emit({ type: 'interrupted', stage: name });
+        outcomes.push({ stage: name, action: 'interrupted', reasons });
+        outcome = 'interrupted';
+      }
+      continue;
+    }
+    for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out);
+    await commit(name, result.entry);
+    // The run cache is an optimisation: failing to fill it (a full disk) must not fail a finished stage.
+    await cache.save(name, result.entry, join(project.artifactsDir, name)).catch((error: unknown) =>
+      emit({ type: 'info', stage: name, message: `outputs not kept in the run cache: ${errorMessage(error)}` }),
+    );
+    await stat.save().catch(() => {});
+    emit({ type: 'done', stage: name, seconds: result.entry.duration });
+    outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.entry.duration });
+  }
+  return { outcome, dry: false, stages: outcomes };
+}
+
+async function rememberOutput(stat: StatCache, project: Project, path: string, out: LockedOutput): Promise<void> {
+  stat.remember(join(project.root, path), out.hash, await statFile(join(project.root, path)));
+}
+
+type StageResult =
+  | { readonly kind: 'ran'; readonly entry: LockEntry }
+  | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
+  | { readonly kind: 'interrupted' };
+
+async function executeStage(
+  project: Project,
+  node: StageNode,
+  check: StageCheck,
+  signal: AbortSignal | undefined,
+  emit: (e: PipelineEvent) => void,
+  mutex: ProjectLock,
+): Promise<StageResult> {
+  const name = node.stage.name;
+  const staging = await createStaging(project.artifactsDir, name);
+  const declared = new Set(node.outputs);
+  const readable = new Set(node.inputs.map((i) => i.abs));
+  const ctx: StageContext<unknown> = {
+    name,
+    params: project.params[name] ?? {},
+    pipeline: project.params,
+    root: project.root,
+    inputs: node.inputs.map((i) => i.abs),
+    input(stage, file) {
+      const path = join(project.artifactsDir, stage, file);
+      if (!readable.has(path)) {
+        throw new Error(`${name} reads ${artifactPath(stage, file)}, which its inputs() do not declare`);
+      }
+      return path;
+    },
+    output(file) {
+      if (!declared.has(file)) {
+        throw new Error(`${name} writes ${file}, which its outputs() do not declare (declared: ${[...declared].join(', ')})`);
+      }
+      const path = join(staging, file);
+      if (dirname(file) !== '.') mkdirSync(dirname(path), { recursive: true });
+      return path;
+    },
+    signal: signal ?? new AbortController().signal,
+    progress: (progress) => emit({ type: 'progress', stage: name, progress }),
+    info: (message) => emit({ type: 'info', stage: name, message }),
+  };
+  const started = performance.now();
+  try {
+    try {
+      await node.stage.run(ctx as never);
+    } catch (error) {
+      if (signal?.aborted) return { kind: 'interrupted' };
+      return { kind: 'failed', message: errorMessage(error), error };
+    }
+    if (signal?.aborted) return { kind: 'interrupted' };
+    const compromised = mutex.compromised();
+    if (compromised) return { kind: 'failed', message: `lost the project lock: ${compromised.message}`, error: compromised };
+    const seconds = (performance.now() - started) / 1000;
+    const outputs: Record<string, LockedOutput> = {};
+    const absent: string[] = [];
+    for (const file of node.outputs) {
+      const path = join(staging, file);
+      const st = await statFile(path).catch(() => undefined);
+      if (!st?.isFile()) {
+        absent.push(file);
+        continue;
+      }
+      outputs[artifactPath(name, file)] = { size: st.size, hash: await sha256File(path) };
+    }
+    if (absent.length > 0) {
+      const message = `finished without writing ${absent.join(', ')} (declared in its outputs())`;
+      return { kind: 'failed', message, error: new Error(message) };
+    }
+    await swapIn(project.artifactsDir, name, staging);
+    const data = check.data!;
+    const entry: LockEntry = {
+      fingerprint: check.fingerprint!,
+      code: data.code,
+      params: data.params,
+      libraries: data.libraries,
+      inputs: data.inputs,
+      outputs,
+      duration: Math.round(seconds * 1000) / 1000,
+      finished: new Date().toISOString(),
+    };
+    return { kind: 'ran', entry };
+  } finally {
+    // Gone after a successful swap; removes the partial files of a failed or interrupted run.
+    await discardStaging(staging);
+  }
+}
+
+async function dryRun(project: Project, thePlan: Plan): Promise<RunResult> {
+  const lock = await readLock(project.root);
+  const stat = await StatCache.open(statCacheFile(project.artifactsDir));
+  const cache = new RunCache(project.artifactsDir);
+  const willRun = new Set<string>();
+  const outcomes: StageOutcome[] = [];
+  for (const name of thePlan.stages) {
+    const node = project.graph.nodes.get(name)!;
+    const check = await checkStage(project, node, lock?.stages[name], stat);
+    const forced = thePlan.forced.has(name);
+    const reasons = [...check.reasons];
+    const upstream = node.upstream.filter((u) => willRun.has(u));
+    if (upstream.length > 0 && !reasons.includes('never run')) reasons.push(`upstream stale (${upstream.join(', ')})`);
+    if (forced && reasons.length === 0) reasons.push('forced');
+    if (reasons.length === 0) {
+      outcomes.push({ stage: name, action: 'would-skip', reasons });
+      continue;
+    }
+    willRun.add(name);
+    const restorable =
+      !forced && upstream.length === 0 && check.fingerprint !== undefined && (await cache.lookup(check.fingerprint)) !== undefined;
+    outcomes.push({ stage: name, action: restorable ? 'would-restore' : 'would-run', reasons });
+  }
+  await stat.save().catch(() => {});
+  return { outcome: 'success', dry: true, stages: outcomes };
+}

@@ -1,0 +1,134 @@
+// What a stage's results depend on, as explicit data. Two runs with equal fingerprints must produce
+// the same artifacts; anything that could change them belongs here, and nothing else (a field that
+// changes without changing results makes committed locks go stale on a teammate's machine).
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalJson, sha256Text, type Sha256 } from './hash.ts';
+import type { PipelineParams, Stage } from '../contract/stage.ts';
+
+/** sha256 of a stage's canonical FingerprintData. Branded: never compared with a content hash. */
+export type Fingerprint = string & { readonly __brand: 'Fingerprint' };
+
+/** Bump when the meaning of a field changes, so every stage reruns once instead of trusting old data. */
+const FORMAT = 1;
+
+export interface FingerprintData {
+  /** The format of this record itself (see FORMAT). */
+  readonly format: number;
+  /** The stage's name: it decides where the outputs go, and two stages never share a run-cache entry. */
+  readonly stage: string;
+  /** The stage module and every module it imports relatively (pipeline/contract/params.ts holds the defaults). */
+  readonly code: Sha256;
+  /** Effective params: its own plus the `uses` keys of other stages, the knobs of the computation. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Content hashes of the inputs, keyed by path. Content, not mtime: an upstream stage that reran and
+   *  wrote identical bytes leaves this equal, which is the early cutoff. */
+  readonly inputs: Readonly<Record<string, Sha256>>;
+  /** Versions of the npm packages the stage declares as changing its results ("absent" when not
+   *  installed: tfjs-node present or not decides which kernels compute the numbers). Node's version and
+   *  the platform are left out: the stages' arithmetic is JS/WASM or comes from these packages, whose
+   *  native builds are already told apart by their versions and presence. */
+  readonly libraries: Readonly<Record<string, string>>;
+}
+
+export function fingerprintOf(data: FingerprintData): Fingerprint {
+  return sha256Text(canonicalJson(data)) as string as Fingerprint;
+}
+
+export function fingerprintData(
+  fields: Omit<FingerprintData, 'format'>,
+): FingerprintData {
+  return { format: FORMAT, ...fields };
+}
+
+/** The params a stage's results depend on: its own, then each `uses` key as "stage.key". */
+export function effectiveParams(stage: Stage, pipeline: PipelineParams): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(pipeline[stage.name] ?? {}) };
+  for (const use of stage.uses ?? []) {
+    const [other = '', key = ''] = use.split('.');
+    const value = pipeline[other]?.[key];
+    if (value === undefined) throw new Error(`stage ${stage.name} uses "${use}", which is not a parameter of any stage`);
+    out[use] = value;
+  }
+  return out;
+}
+
+// Runtime imports only: `import type` is erased and cannot change results.
+const STATIC_IMPORT = /(?:^|[\s;}])(?:import|export)(\s+type\b)?\s*(?:[\w*${}\s,]*?\s*from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
+const DYNAMIC_IMPORT = /\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+// A file located next to the module by `new URL` of a relative path and import.meta.url, e.g. a worker
+// thread's script.
+const MODULE_URL = /\bnew\s+URL\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g;
+
+function relativeImports(source: string): string[] {
+  const found: string[] = [];
+  for (const m of source.matchAll(STATIC_IMPORT)) if (!m[1] && m[2]) found.push(m[2]);
+  for (const m of source.matchAll(DYNAMIC_IMPORT)) if (m[1]) found.push(m[1]);
+  for (const m of source.matchAll(MODULE_URL)) if (m[1]) found.push(m[1]);
+  return found.map((s) => s.replace(/[?#].*$/, ''));
+}
+
+/** A module file and every file it imports relatively, transitively: absolute path -> source text. */
+export async function moduleClosure(entry: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const pending: { file: string; from?: string; spec?: string }[] = [{ file: entry }];
+  while (pending.length > 0) {
+    const { file, from, spec } = pending.pop()!;
+    if (files.has(file)) continue;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (from === undefined) throw error;
+      throw new Error(`${from} refers to '${spec}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the stage's code hash needs every file it imports`);
+    }
+    files.set(file, text);
+    for (const s of relativeImports(text)) pending.push({ file: resolve(dirname(file), s), from: file, spec: s });
+  }
+  return files;
+}
+
+/**
+ * sha256 over the stage module and its relative imports, transitively, keyed by path relative to the
+ * stage module's folder (so the hash is the same in every checkout). A missing import is an error:
+ * the stage would not load either.
+ */
+export async function codeHash(moduleUrl: string): Promise<Sha256> {
+  const entry = fileURLToPath(moduleUrl);
+  const base = dirname(entry);
+  const files: Record<string, Sha256> = {};
+  for (const [file, text] of await moduleClosure(entry)) files[relative(base, file).split(sep).join('/')] = sha256Text(text);
+  return sha256Text(canonicalJson(files));
+}
+
+/** Installed versions of `packages`, looked up the way Node resolves them from the stage module. */
+export function libraryVersions(moduleUrl: string, packages: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pkg of packages) out[pkg] = installedVersion(dirname(fileURLToPath(moduleUrl)), pkg);
+  return out;
+}
+
+/** Where Node looks for a package's manifest from `from`, nearest first (resolution stops at the first). */
+export function manifestCandidates(moduleUrl: string, pkg: string): string[] {
+  const out: string[] = [];
+  for (let dir = dirname(fileURLToPath(moduleUrl)); ; dir = dirname(dir)) {
+    out.push(join(dir, 'node_modules', pkg, 'package.json'));
+    if (dirname(dir) === dir) return out;
+  }
+}
+
+function installedVersion(from: string, pkg: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'node_modules', pkg, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return String((JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown }).version ?? 'unknown');
+      } catch {
+        return 'unknown';
+      }
+    }
+    if (dirname(dir) === dir) return 'absent';
+  }
+}

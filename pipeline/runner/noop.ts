@@ -1,0 +1,113 @@
+// Writes the witness the no-op fast path (pipeline/runner/fast-noop.mjs) checks: every file the verdict
+// "all stages fresh" depended on, with its stat, and the paths whose absence it depended on.
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { manifestCandidates, moduleClosure } from './fingerprint.ts';
+import type { RunResult } from './events.ts';
+import { LOCK_FILE } from './lock.ts';
+import type { Project } from './project.ts';
+import { WITNESS_VERSION, witnessPath } from './fast-noop.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * How long before the run's start a file must have last changed for its stat to vouch for what the run
+ * read. The kernel stamps mtimes from a coarse clock (a few ms behind); file systems with 1 s or 2 s
+ * resolution (FAT, HFS+) round down further, and give themselves away by whole-second mtimes.
+ */
+function mtimeSlackMs(mtimeMs: number): number {
+  return mtimeMs % 1000 === 0 ? 2_000 : 50;
+}
+
+/** The runner's own code, which decides freshness. */
+const RUNNER_ENTRIES = [join(here, '..', 'cli', 'main.ts'), join(here, 'fast-noop.mjs'), join(here, '..', '..', 'bin', 'pipeline.mjs')];
+
+/** The registry module a project's stages came from: PIPELINE_STAGES, or the built-in one. */
+export function registryModule(cwd: string, stagesModule: string | undefined): string {
+  return stagesModule ? resolve(cwd, stagesModule) : join(here, '..', '..', 'stages', 'index.ts');
+}
+
+export async function forgetNoopWitness(root: string): Promise<void> {
+  await rm(witnessPath(root), { force: true });
+}
+
+/**
+ * Records the witness after a plain `pipeline run` that skipped every stage. `verified` gives, for
+ * inputs and outputs, the stat the freshness check trusted; if a file changed since, no witness.
+ */
+export async function recordNoopWitness(
+  /** When the run command started, before it read any of the files (ms since the epoch). */
+  startedAt: number,
+  project: Project,
+  /** PIPELINE_STAGES as given (the fast path only applies when it is the same), or undefined. */
+  stagesModule: string | undefined,
+  result: RunResult,
+  verified: (path: string) => { size: number; mtimeMs: number; ino: number } | undefined,
+): Promise<boolean> {
+  const root = project.root;
+  if (result.dry || result.outcome !== 'success' || result.stages.some((s) => s.action !== 'skipped')) {
+    await forgetNoopWitness(root);
+    return false;
+  }
+  const files = new Set<string>([project.configPath, join(root, LOCK_FILE)]);
+  const absent = new Set<string>();
+  const checked = new Set<string>();
+  const code = new Set<string>();
+  for (const entry of [...RUNNER_ENTRIES, registryModule(root, stagesModule)]) if (existsSync(entry)) code.add(entry);
+  for (const stage of project.stages) code.add(fileURLToPath(stage.module));
+  for (const entry of [...code]) {
+    for (const file of (await moduleClosure(entry)).keys()) files.add(file);
+  }
+  code.forEach((f) => files.add(f));
+  // Packages the runner itself parses with (zod, yaml): npm rewrites this file on every install.
+  for (const nm of [join(here, '..', '..', 'node_modules'), join(root, 'node_modules')]) {
+    const marker = join(nm, '.package-lock.json');
+    if (existsSync(marker)) files.add(marker);
+    else absent.add(marker);
+  }
+  for (const stage of project.stages) {
+    for (const pkg of stage.libraries ?? []) {
+      for (const candidate of manifestCandidates(stage.module, pkg)) {
+        if (existsSync(candidate)) {
+          files.add(candidate);
+          break;
+        }
+        absent.add(candidate);
+      }
+    }
+    const node = project.graph.nodes.get(stage.name)!;
+    for (const input of node.inputs) checked.add(input.abs);
+    for (const file of node.outputs) checked.add(join(project.artifactsDir, stage.name, file));
+  }
+  const rows: [string, number, number, number][] = [];
+  for (const path of files) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    // Changed after the run began (or just before, within coarse mtime granularity): the run may have
+    // read the old content, so these stats prove nothing about what it decided on.
+    if (!st || st.mtimeMs >= startedAt - mtimeSlackMs(st.mtimeMs)) {
+      await forgetNoopWitness(root);
+      return false;
+    }
+    rows.push([path, st.size, st.mtimeMs, st.ino]);
+  }
+  for (const path of checked) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    const trusted = verified(path);
+    if (!st || !trusted || st.size !== trusted.size || st.mtimeMs !== trusted.mtimeMs || st.ino !== trusted.ino) {
+      await forgetNoopWitness(root);
+      return false;
+    }
+    rows.push([path, st.size, st.mtimeMs, st.ino]);
+  }
+  const target = witnessPath(root);
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  await writeFile(
+    tmp,
+    JSON.stringify({ version: WITNESS_VERSION, root, stagesModule: stagesModule ?? '', stages: result.stages.map((s) => s.stage), files: rows, absent: [...absent] }),
+  );
+  await rename(tmp, target);
+  return true;
+}

@@ -1,0 +1,25 @@
+// A worker thread of the seed-spread pool (stages/lib/model/spread-pool.ts): trains the models it is sent,
+// one at a time, with the same fused trainer as the main thread, so a model is bit for bit what a
+// sequential run gives. Plain JS that registers tsx itself: a worker does not inherit the main
+// thread's TypeScript loader.
+import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { trainFused } = await import('./trainer.ts');
+const { spec, data, options } = workerData;
+
+parentPort.on('message', async (job) => {
+  try {
+    const theta = job.theta;
+    const result = await trainFused(spec, theta, data, {
+      ...options,
+      seed: job.seed,
+      onEpoch: (epoch) => parentPort.postMessage({ type: 'epoch', index: job.index, epoch }),
+    });
+    parentPort.postMessage({ type: 'done', index: job.index, theta, loss: result.loss }, [theta.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ type: 'failed', index: job.index, message: error instanceof Error ? error.message : String(error) });
+  }
+});
+parentPort.postMessage({ type: 'ready' });
