@@ -1,4 +1,4 @@
-import { rm, utimes, writeFile } from 'node:fs/promises';
+import { rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
@@ -71,6 +71,24 @@ test('any change the full check would see sends the fast path back to the runner
     await rig.cli(['run']);
     await plainRun();
   }
+});
+
+test('a same-size rewrite that keeps mtime and inode (only ctime moves) sends the fast path back', async () => {
+  const input = rig.path('data/in.txt');
+  const atime = new Date('2024-01-01T00:00:00.250Z');
+  const mtime = new Date('2024-01-02T00:00:00.125Z');
+  await utimes(input, atime, mtime);
+  await rig.cli(['run']);
+  await plainRun();
+  expect(await fastPath()).toBe(skippedLines);
+  const before = await stat(input);
+  await writeFile(input, 'HELLO\n');
+  await utimes(input, atime, mtime);
+  const after = await stat(input);
+  expect([after.size, after.mtimeMs, after.ino, after.dev]).toEqual([before.size, before.mtimeMs, before.ino, before.dev]);
+  expect(await fastPath()).toBeUndefined();
+  // The full runner sees the new content: a reruns (same output, so b and c stay fresh by early cutoff).
+  expect((await rig.cli(['run'])).stdout).toMatch(/^✓ a {2}\d+\.\d s\n✓ b {2}skipped \(unchanged\)\n✓ c {2}skipped \(unchanged\)\n$/);
 });
 
 test('a run in progress (the project lock held) is left to the full runner', async () => {

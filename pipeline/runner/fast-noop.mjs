@@ -2,17 +2,17 @@
 // The no-op fast path of a plain `pipeline run`, checked before tsx or any TypeScript is loaded.
 //
 // After a run in which every stage was skipped, the run command writes a witness
-// (artifacts/.cache/noop.json): the size, mtime and inode of every file that decision read — config,
-// lock, the runner's and stages' code, library manifests, every input and output — and "absent" for
-// paths that did not exist. If all of them still stat the same, the full check would read the same
-// bytes and reach the same verdict, so we print its lines and exit. This is the stat cache's trust
-// model (size + mtime + inode), applied to the whole decision. Anything else falls through to the
+// (artifacts/.cache/noop.json): the size, mtime, ctime, inode and device of every file that decision
+// read — config, lock, the runner's and stages' code, library manifests and npm's installed lockfile,
+// every input and output — and "absent" for paths that did not exist. If all of them still stat the
+// same, the full check would read the same bytes and reach the same verdict, so we print its lines and
+// exit. This is the stat cache's trust model (pipeline/runner/hash.ts), applied to the whole decision. Anything else falls through to the
 // full runner: other arguments, another PIPELINE_STAGES, another run holding the project, any stat
 // change. PIPELINE_NO_FAST_PATH=1 turns it off (the benchmark measures both).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WITNESS_VERSION = 1;
+export const WITNESS_VERSION = 2;
 
 /** @param {string} root */
 export function witnessPath(root) {
@@ -29,7 +29,7 @@ export async function tryNoopFastPath(argv, io = {}) {
   const env = io.env ?? process.env;
   const out = io.out ?? process.stdout;
   if (argv.length !== 1 || argv[0] !== 'run' || env.PIPELINE_NO_FAST_PATH) return false;
-  /** @type {{ version: number, root: string, stagesModule: string, stages: string[], files: [string, number, number, number][], absent: string[] }} */
+  /** @type {{ version: number, root: string, stagesModule: string, stages: string[], files: [string, number, number, number, number, number][], absent: string[] }} */
   let witness;
   try {
     witness = JSON.parse(readFileSync(witnessPath(cwd), 'utf8'));
@@ -40,9 +40,9 @@ export async function tryNoopFastPath(argv, io = {}) {
   if (witness.stagesModule !== (env.PIPELINE_STAGES ?? '')) return false;
   // A run in progress may be rewriting artifacts: let the full runner wait for it.
   if (existsSync(join(cwd, 'artifacts', '.run.lock'))) return false;
-  for (const [path, size, mtimeMs, ino] of witness.files) {
+  for (const [path, size, mtimeMs, ctimeMs, ino, dev] of witness.files) {
     const st = statSync(path, { throwIfNoEntry: false });
-    if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ino !== ino) return false;
+    if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs || st.ino !== ino || st.dev !== dev) return false;
   }
   for (const path of witness.absent) if (existsSync(path)) return false;
   const { createColors } = (await import('picocolors')).default;

@@ -1,7 +1,7 @@
 // Content hashes. sha256 is streamed so a ~300 MB source CSV never sits in memory, and a stat cache
-// (size, mtime, inode -> hash) spares rehashing a large file that has not been touched since.
+// (size, mtime, ctime, inode, device -> hash) spares rehashing a large file that has not been touched since.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -45,10 +45,52 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-interface StatEntry {
+/**
+ * What a file's stat says about its content, as git's index keeps it. size, mtime and inode alone can be
+ * put back after a change (`rm` + `cp -p` may get the same inode, `touch -d` the old mtime); ctime
+ * can't be set by any user call and moves on every write, rename or chmod, and the device tells apart
+ * two files with the same inode on different file systems.
+ */
+export interface FileStamp {
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
   readonly ino: number;
+  readonly dev: number;
+}
+
+export function stampOf(st: Stats): FileStamp {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.dev === b.dev
+  );
+}
+
+/**
+ * How long before a moment a file must have last changed for its stamp to vouch for the content read at
+ * that moment. The kernel stamps files from a coarse clock (a few ms behind the real one), so a second
+ * write in the same tick keeps the stamp; file systems with 1 s or 2 s resolution (FAT, HFS+) round
+ * further, and give themselves away by whole-second times.
+ */
+export function racySlackMs(stamp: Pick<FileStamp, 'mtimeMs' | 'ctimeMs'>): number {
+  return stamp.mtimeMs % 1000 === 0 || stamp.ctimeMs % 1000 === 0 ? 2_000 : 50;
+}
+
+/** True when the file changed too close to `at` for its stamp to tell a later same-tick write apart (git's "racily clean"). */
+export function racy(stamp: FileStamp, at: number): boolean {
+  return Math.max(stamp.mtimeMs, stamp.ctimeMs) >= at - racySlackMs(stamp);
+}
+
+interface StatEntry extends FileStamp {
   readonly hash: Sha256;
 }
 
@@ -58,10 +100,13 @@ export interface FileState {
 }
 
 /**
- * Remembers the hash of each file together with its size, mtime and inode. The trade-off, as in make,
- * git and dvc: a file rewritten with the same size and then given back its old mtime on the same inode
- * is taken as unchanged. Machine-local (inodes and mtimes mean nothing elsewhere), so it lives in
- * artifacts/.cache/stat.json and never in pipeline.lock.
+ * Remembers the hash of each file together with its stamp (size, mtime, ctime, inode, device). The
+ * trade-off, as in git and dvc: a file whose stamp is unchanged is taken as unchanged; with ctime in
+ * the stamp that takes a change of the clock or of the file system's own metadata, not a user command.
+ * A file hashed within a clock tick of its last change is not remembered ("racily clean" in git): a
+ * second write in the same tick would keep its stamp, so it is hashed again next time. Machine-local
+ * (inodes and times mean nothing elsewhere), so it lives in artifacts/.cache/stat.json and never in
+ * pipeline.lock.
  */
 export class StatCache {
   private dirty = false;
@@ -92,28 +137,30 @@ export class StatCache {
       throw error;
     }
     if (!st.isFile()) return undefined;
+    const stamp = stampOf(st);
     const known = this.entries.get(path);
-    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) {
-      return { size: st.size, hash: known.hash };
-    }
+    if (sameStamp(known, stamp)) return { size: st.size, hash: known!.hash };
+    const readAt = Date.now();
     const hash = await sha256File(path);
-    // Stat again: a file that changed while it was read must not be cached under the old stat.
-    const after = await stat(path);
-    if (after.size === st.size && after.mtimeMs === st.mtimeMs && after.ino === st.ino) {
-      this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash });
+    // Stat again: a file that changed while it was read must not be cached under the old stamp.
+    if (sameStamp(stampOf(await stat(path)), stamp) && !racy(stamp, readAt)) {
+      this.entries.set(path, { ...stamp, hash });
+      this.dirty = true;
+    } else if (known) {
+      this.entries.delete(path);
       this.dirty = true;
     }
     return { size: st.size, hash };
   }
 
   /** Records a hash just computed elsewhere (outputs are hashed in staging, then renamed into place). */
-  remember(path: string, hash: Sha256, st: { size: number; mtimeMs: number; ino: number }): void {
-    this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash });
+  remember(path: string, hash: Sha256, st: Stats): void {
+    this.entries.set(path, { ...stampOf(st), hash });
     this.dirty = true;
   }
 
-  /** The stat a recorded hash was trusted for, if any. */
-  entry(path: string): { size: number; mtimeMs: number; ino: number } | undefined {
+  /** The stamp a recorded hash was trusted for, if any. */
+  entry(path: string): FileStamp | undefined {
     return this.entries.get(path);
   }
 

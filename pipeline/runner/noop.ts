@@ -1,25 +1,18 @@
 // Writes the witness the no-op fast path (pipeline/runner/fast-noop.mjs) checks: every file the verdict
-// "all stages fresh" depended on, with its stat, and the paths whose absence it depended on.
+// "all stages fresh" depended on, with its stamp (size, mtime, ctime, inode, device), and the paths
+// whose absence it depended on.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manifestCandidates, moduleClosure } from './fingerprint.ts';
 import type { RunResult } from './events.ts';
+import { racy, sameStamp, stampOf, type FileStamp } from './hash.ts';
 import { LOCK_FILE } from './lock.ts';
 import type { Project } from './project.ts';
 import { WITNESS_VERSION, witnessPath } from './fast-noop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/**
- * How long before the run's start a file must have last changed for its stat to vouch for what the run
- * read. The kernel stamps mtimes from a coarse clock (a few ms behind); file systems with 1 s or 2 s
- * resolution (FAT, HFS+) round down further, and give themselves away by whole-second mtimes.
- */
-function mtimeSlackMs(mtimeMs: number): number {
-  return mtimeMs % 1000 === 0 ? 2_000 : 50;
-}
 
 /** The runner's own code, which decides freshness. */
 const RUNNER_ENTRIES = [join(here, '..', 'cli', 'main.ts'), join(here, 'fast-noop.mjs'), join(here, '..', '..', 'bin', 'pipeline.mjs')];
@@ -44,7 +37,7 @@ export async function recordNoopWitness(
   /** PIPELINE_STAGES as given (the fast path only applies when it is the same), or undefined. */
   stagesModule: string | undefined,
   result: RunResult,
-  verified: (path: string) => { size: number; mtimeMs: number; ino: number } | undefined,
+  verified: (path: string) => FileStamp | undefined,
 ): Promise<boolean> {
   const root = project.root;
   if (result.dry || result.outcome !== 'success' || result.stages.some((s) => s.action !== 'skipped')) {
@@ -81,25 +74,25 @@ export async function recordNoopWitness(
     for (const input of node.inputs) checked.add(input.abs);
     for (const file of node.outputs) checked.add(join(project.artifactsDir, stage.name, file));
   }
-  const rows: [string, number, number, number][] = [];
+  const rows: [string, number, number, number, number, number][] = [];
+  const row = (path: string, s: FileStamp) => rows.push([path, s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev]);
   for (const path of files) {
     const st = statSync(path, { throwIfNoEntry: false });
-    // Changed after the run began (or just before, within coarse mtime granularity): the run may have
-    // read the old content, so these stats prove nothing about what it decided on.
-    if (!st || st.mtimeMs >= startedAt - mtimeSlackMs(st.mtimeMs)) {
+    // Changed after the run began (or just before, within the clock's granularity): the run may have
+    // read the old content, so these stamps prove nothing about what it decided on.
+    if (!st || racy(stampOf(st), startedAt)) {
       await forgetNoopWitness(root);
       return false;
     }
-    rows.push([path, st.size, st.mtimeMs, st.ino]);
+    row(path, stampOf(st));
   }
   for (const path of checked) {
     const st = statSync(path, { throwIfNoEntry: false });
-    const trusted = verified(path);
-    if (!st || !trusted || st.size !== trusted.size || st.mtimeMs !== trusted.mtimeMs || st.ino !== trusted.ino) {
+    if (!st || !sameStamp(stampOf(st), verified(path))) {
       await forgetNoopWitness(root);
       return false;
     }
-    rows.push([path, st.size, st.mtimeMs, st.ino]);
+    row(path, stampOf(st));
   }
   const target = witnessPath(root);
   await mkdir(dirname(target), { recursive: true });
