@@ -30,6 +30,10 @@ export interface FakeStage {
   readonly libraries?: readonly string[];
   /** The outputs run() actually writes (default: all declared ones). */
   readonly writes?: readonly string[];
+  /** Extra top-level source of the stage module (imports, helpers). */
+  readonly header?: string;
+  /** Statements run() executes first, after counting the run (may `await`; `transform` sees their variables). */
+  readonly body?: string;
 }
 
 function stageSource(s: FakeStage): string {
@@ -38,6 +42,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flag, nonNegativeInt, oneOf, paramsOf, positiveInt, text } from '${PARAMS_URL}';
+${s.header ?? ''}
 
 export const stage = {
   name: ${JSON.stringify(s.name)},
@@ -51,6 +56,7 @@ export const stage = {
   outputs: () => ${JSON.stringify(s.outputs ?? ['out.txt'])},
   async run(ctx) {
     appendFileSync(join(ctx.root, 'counts.log'), ctx.name + '\\n');
+    ${s.body ?? ''}
     const p = ctx.params;
     const text = ctx.inputs.map((f) => readFileSync(f, 'utf8')).join('');
     const outputs = ${JSON.stringify(s.writes ?? s.outputs ?? ['out.txt'])};
@@ -94,6 +100,14 @@ export class Rig {
       { name: 'c', inputs: [{ stage: 'b', file: 'out.txt' }], transform: '`length ${text.length}`' },
     ]);
     await rig.write('pipeline.yaml', 'stages:\n  a: {}\n  b: { times: 2 }\n  c: {}\n');
+    return rig;
+  }
+
+  /** An empty project with data/in.txt and a pipeline.yaml that takes every default; no stages yet. */
+  static async withInput(): Promise<Rig> {
+    const rig = await Rig.create();
+    await rig.write('data/in.txt', 'hello\n');
+    await rig.write('pipeline.yaml', 'stages: {}\n');
     return rig;
   }
 

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { formatLock, parseLock, readLock } from '../pipeline/runner/lock.ts';
@@ -23,10 +25,14 @@ test('pipeline.lock records params, input and output hashes with sizes, in pipel
   expect(doc.stages.a!.inputs).toEqual({ 'data/in.txt': sha('hello\n') });
   expect(typeof b.duration).toBe('number');
   expect(String(b.finished)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  // The code hash covers the module and its relative imports; the fake imports pipeline/contract/params.ts by
-  // absolute URL, so b.ts is the only file: sha256 of the canonical JSON {"b.ts": sha256(source)}.
+  // The code hash covers the module and every file it imports: the fake imports pipeline/contract/params.ts
+  // by absolute URL (which imports only zod, a package), so the canonical JSON has two files, each keyed
+  // by its path relative to the stage's folder.
   const source = await readFile(rig.path('stages/b.ts'), 'utf8');
-  expect(b.code).toBe(sha(JSON.stringify({ 'b.ts': sha(source) })));
+  const paramsFile = fileURLToPath(new URL('../pipeline/contract/params.ts', import.meta.url));
+  const files = { 'b.ts': sha(source), [relative(rig.path('stages'), paramsFile)]: sha(await readFile(paramsFile, 'utf8')) };
+  const sorted = Object.fromEntries(Object.entries(files).sort(([x], [y]) => (x < y ? -1 : 1)));
+  expect(b.code).toBe(sha(JSON.stringify(sorted)));
 });
 
 test('the lock text is stable: a no-op run leaves it byte for byte unchanged', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { moduleClosure } from '../pipeline/runner/fingerprint.ts';
+import { ModuleGraph } from '../pipeline/runner/modules.ts';
 import { train } from '../stages/train.ts';
 import { buildModel, readWeights } from '../stages/lib/model/model.ts';
 import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
@@ -99,8 +99,11 @@ it('threads start only when the work pays for them, and never more than the jobs
   expect(spreadThreads(2, 2692, 100)).toBeLessThanOrEqual(2);
 });
 
+/** A module graph with no cache file behind it (none is written: save() is never called). */
+const graph = () => ModuleGraph.open(join(tmpdir(), 'pipeline-no-modules-cache.json'));
+
 it('the worker script is part of the train stage\'s code hash', async () => {
-  const files = [...(await moduleClosure(fileURLToPath(train.module))).keys()];
+  const files = [...(await (await graph()).closure(fileURLToPath(train.module))).modules.keys()];
   expect(files.some((f) => f.endsWith('stages/lib/model/spread-worker.mjs'))).toBe(true);
   expect(files.some((f) => f.endsWith('stages/lib/model/trainer.ts'))).toBe(true);
 });
@@ -145,8 +148,8 @@ it('a relative file a module refers to but that is missing is named with the mod
   const dir = await mkdtemp(join(tmpdir(), 'pipeline-closure-'));
   try {
     await writeFile(join(dir, 'stage.ts'), "const worker = new URL('./gone.mjs', import.meta.url);\nexport { worker };\n");
-    await expect(moduleClosure(join(dir, 'stage.ts'))).rejects.toThrow(
-      `${join(dir, 'stage.ts')} refers to './gone.mjs', which cannot be read (ENOENT): the stage's code hash needs every file it imports`,
+    await expect((await graph()).closure(join(dir, 'stage.ts'), { cwd: dir })).rejects.toThrow(
+      `stage.ts:1:16: cannot find './gone.mjs' (${join(dir, 'gone.mjs')})`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -27,7 +27,8 @@ export interface StageContext<P> {
   readonly pipeline: PipelineParams;
   /** Project root (the folder holding pipeline.yaml). */
   readonly root: string;
-  /** Absolute paths of this stage's inputs, in the order `inputs()` returned them. */
+  /** Absolute paths of this stage's inputs, in the order `inputs()` returned them (data files found
+   *  beside its code are inputs too, but not listed here: the code names them itself). */
   readonly inputs: readonly string[];
   /** Absolute path of an upstream artifact, e.g. input('aggregate', 'daily.arrow'). */
   input(stage: string, file: string): string;
@@ -45,7 +46,8 @@ export interface Stage<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   /** One line for `pipeline dag`, `inspect` and the README. */
   readonly description: string;
-  /** `import.meta.url` of the stage module: its source and its relative imports form the code hash. */
+  /** `import.meta.url` of the stage module: it and every file its code can load (its module graph) form
+   *  the code hash; a data file it names with new URL('./file', import.meta.url) is an input. */
   readonly module: string;
   /** Parameter schema (see pipeline/contract/params.ts); defaults reproduce the notebook. */
   readonly params: S;

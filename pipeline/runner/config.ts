@@ -71,12 +71,17 @@ function issueAt(source: Source, span: Span, message: string): ConfigIssue {
   const endPos = source.lines.linePos(Math.max(span.start, span.end - 1));
   const endCol = endPos.line === line ? endPos.col : lineText.length;
   const width = Math.max(1, endCol - col + 1);
+  return { location: `${source.label}:${line}:${col}`, message, excerpt: sourceExcerpt(lineText, line, col, width) };
+}
+
+/** A source line with its number and `width` carets under column `col` (1-based). */
+export function sourceExcerpt(lineText: string, line: number, col: number, width: number): string {
   const gutter = String(line).length;
-  const excerpt =
+  return (
     `${' '.repeat(gutter + 1)}|\n` +
     `${line} | ${lineText}\n` +
-    `${' '.repeat(gutter + 1)}| ${' '.repeat(col - 1)}${'^'.repeat(width)}`;
-  return { location: `${source.label}:${line}:${col}`, message, excerpt };
+    `${' '.repeat(gutter + 1)}| ${' '.repeat(col - 1)}${'^'.repeat(Math.max(1, width))}`
+  );
 }
 
 function spanOf(node: unknown): Span | undefined {

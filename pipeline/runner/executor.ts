@@ -105,6 +105,7 @@ export async function runPipeline(project: Project, opts: RunOptions = {}): Prom
     return await execute(project, thePlan, opts, lock, stat, mutex, emit);
   } finally {
     await stat?.save().catch(() => {});
+    await project.modules.save().catch(() => {});
     await mutex?.release();
   }
 }
@@ -223,13 +224,14 @@ async function executeStage(
   const name = node.stage.name;
   const staging = await createStaging(project.artifactsDir, name);
   const declared = new Set(node.outputs);
-  const readable = new Set(node.inputs.map((i) => i.abs));
+  const declaredInputs = node.inputs.filter((i) => i.kind !== 'beside-code');
+  const readable = new Set(declaredInputs.map((i) => i.abs));
   const ctx: StageContext<unknown> = {
     name,
     params: project.params[name] ?? {},
     pipeline: project.params,
     root: project.root,
-    inputs: node.inputs.map((i) => i.abs),
+    inputs: declaredInputs.map((i) => i.abs),
     input(stage, file) {
       const path = join(project.artifactsDir, stage, file);
       if (!readable.has(path)) {

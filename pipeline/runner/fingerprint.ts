@@ -2,8 +2,7 @@
 // the same artifacts; anything that could change them belongs here, and nothing else (a field that
 // changes without changing results makes committed locks go stale on a teammate's machine).
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, sha256Text, type Sha256 } from './hash.ts';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
@@ -12,14 +11,15 @@ import type { PipelineParams, Stage } from '../contract/stage.ts';
 export type Fingerprint = string & { readonly __brand: 'Fingerprint' };
 
 /** Bump when the meaning of a field changes, so every stage reruns once instead of trusting old data. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface FingerprintData {
   /** The format of this record itself (see FORMAT). */
   readonly format: number;
   /** The stage's name: it decides where the outputs go, and two stages never share a run-cache entry. */
   readonly stage: string;
-  /** The stage module and every module it imports relatively (pipeline/contract/params.ts holds the defaults). */
+  /** The stage module and every module its code graph reaches (modules.ts: imports of every form,
+   *  worker scripts; pipeline/contract/params.ts holds the defaults). */
   readonly code: Sha256;
   /** Effective params: its own plus the `uses` keys of other stages, the knobs of the computation. */
   readonly params: Readonly<Record<string, unknown>>;
@@ -53,54 +53,6 @@ export function effectiveParams(stage: Stage, pipeline: PipelineParams): Record<
     out[use] = value;
   }
   return out;
-}
-
-// Runtime imports only: `import type` is erased and cannot change results.
-const STATIC_IMPORT = /(?:^|[\s;}])(?:import|export)(\s+type\b)?\s*(?:[\w*${}\s,]*?\s*from\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
-const DYNAMIC_IMPORT = /\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
-// A file located next to the module by `new URL` of a relative path and import.meta.url, e.g. a worker
-// thread's script.
-const MODULE_URL = /\bnew\s+URL\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g;
-
-function relativeImports(source: string): string[] {
-  const found: string[] = [];
-  for (const m of source.matchAll(STATIC_IMPORT)) if (!m[1] && m[2]) found.push(m[2]);
-  for (const m of source.matchAll(DYNAMIC_IMPORT)) if (m[1]) found.push(m[1]);
-  for (const m of source.matchAll(MODULE_URL)) if (m[1]) found.push(m[1]);
-  return found.map((s) => s.replace(/[?#].*$/, ''));
-}
-
-/** A module file and every file it imports relatively, transitively: absolute path -> source text. */
-export async function moduleClosure(entry: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const pending: { file: string; from?: string; spec?: string }[] = [{ file: entry }];
-  while (pending.length > 0) {
-    const { file, from, spec } = pending.pop()!;
-    if (files.has(file)) continue;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (from === undefined) throw error;
-      throw new Error(`${from} refers to '${spec}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the stage's code hash needs every file it imports`);
-    }
-    files.set(file, text);
-    for (const s of relativeImports(text)) pending.push({ file: resolve(dirname(file), s), from: file, spec: s });
-  }
-  return files;
-}
-
-/**
- * sha256 over the stage module and its relative imports, transitively, keyed by path relative to the
- * stage module's folder (so the hash is the same in every checkout). A missing import is an error:
- * the stage would not load either.
- */
-export async function codeHash(moduleUrl: string): Promise<Sha256> {
-  const entry = fileURLToPath(moduleUrl);
-  const base = dirname(entry);
-  const files: Record<string, Sha256> = {};
-  for (const [file, text] of await moduleClosure(entry)) files[relative(base, file).split(sep).join('/')] = sha256Text(text);
-  return sha256Text(canonicalJson(files));
 }
 
 /** Installed versions of `packages`, looked up the way Node resolves them from the stage module. */

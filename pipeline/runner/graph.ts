@@ -1,13 +1,16 @@
 // The stages as a graph: which are active, in which order, what each reads and writes.
 // Edges come only from `inputs()`: a stage depends on the stages whose artifacts it reads.
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, suggestion } from './config.ts';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
 
 /** An input resolved to a file: `path` is how it is named in the lock and in messages. */
 export type ResolvedInput =
   | { readonly kind: 'artifact'; readonly stage: string; readonly file: string; readonly path: string; readonly abs: string }
-  | { readonly kind: 'file'; readonly path: string; readonly abs: string };
+  | { readonly kind: 'file'; readonly path: string; readonly abs: string }
+  /** A data file the stage's code names beside itself (new URL('./x.csv', import.meta.url)): found in
+   *  its module graph, not in inputs(), and an input all the same. `module` is the file that names it. */
+  | { readonly kind: 'beside-code'; readonly path: string; readonly abs: string; readonly module: string };
 
 export interface StageNode {
   readonly stage: Stage;
@@ -133,6 +136,31 @@ function findCycle(start: string, inputsOf: ReadonlyMap<string, readonly Resolve
   };
   // Edges point from reader to producer; reverse so the cycle reads in data-flow order.
   return visit(start)?.reverse();
+}
+
+/** How a file outside artifacts/ is named: relative to the project root, with forward slashes. */
+export function projectPath(root: string, abs: string): string {
+  const rel = relative(root, abs);
+  return isAbsolute(rel) ? abs : rel.split(sep).join('/');
+}
+
+/**
+ * The graph with the data files each stage's code reads beside itself added to its inputs (after the
+ * declared ones; one already declared is not repeated). They never add edges: they are not artifacts.
+ */
+export function withDataBesideCode(graph: Graph, root: string, found: ReadonlyMap<string, readonly { file: string; module: string }[]>): Graph {
+  const nodes = new Map<string, StageNode>();
+  for (const [name, node] of graph.nodes) {
+    const declared = new Set(node.inputs.map((i) => i.abs));
+    const extra: ResolvedInput[] = [];
+    for (const { file, module } of found.get(name) ?? []) {
+      if (declared.has(file)) continue;
+      declared.add(file);
+      extra.push({ kind: 'beside-code', path: projectPath(root, file), abs: file, module });
+    }
+    nodes.set(name, extra.length > 0 ? { ...node, inputs: [...node.inputs, ...extra] } : node);
+  }
+  return { order: graph.order, nodes };
 }
 
 /** The named stages and everything they read from, transitively, in run order. */

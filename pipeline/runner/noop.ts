@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manifestCandidates, moduleClosure } from './fingerprint.ts';
+import { manifestCandidates } from './fingerprint.ts';
 import type { RunResult } from './events.ts';
 import { racy, sameStamp, stampOf, type FileStamp } from './hash.ts';
 import { LOCK_FILE } from './lock.ts';
@@ -50,10 +50,12 @@ export async function recordNoopWitness(
   const code = new Set<string>();
   for (const entry of [...RUNNER_ENTRIES, registryModule(root, stagesModule)]) if (existsSync(entry)) code.add(entry);
   for (const stage of project.stages) code.add(fileURLToPath(stage.module));
-  for (const entry of [...code]) {
-    for (const file of (await moduleClosure(entry)).keys()) files.add(file);
+  for (const entry of code) {
+    // The runner's own code loads the registry by a computed path on purpose: lenient.
+    const closure = await project.modules.closure(entry, { lenient: true });
+    for (const file of closure.modules.keys()) files.add(file);
+    for (const path of closure.absent) absent.add(path);
   }
-  code.forEach((f) => files.add(f));
   // Packages the runner itself parses with (zod, yaml): npm rewrites this file on every install.
   for (const nm of [join(here, '..', '..', 'node_modules'), join(root, 'node_modules')]) {
     const marker = join(nm, '.package-lock.json');
@@ -94,6 +96,8 @@ export async function recordNoopWitness(
     }
     row(path, stampOf(st));
   }
+  // The runner's own modules were just analysed: keep that for the next run.
+  await project.modules.save().catch(() => {});
   const target = witnessPath(root);
   await mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.tmp`;

@@ -1,9 +1,10 @@
 // A loaded project: the config file, its validated params, and the active stages as a graph.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ConfigError, parseConfig, type Override } from './config.ts';
-import { buildGraph, type Graph } from './graph.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConfigError, parseConfig, type ConfigIssue, type Override } from './config.ts';
+import { buildGraph, withDataBesideCode, type Graph } from './graph.ts';
+import { ModuleGraph } from './modules.ts';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
 
 export { ConfigError } from './config.ts';
@@ -22,6 +23,8 @@ export interface Project {
   readonly params: PipelineParams;
   readonly overrides: readonly Override[];
   readonly graph: Graph;
+  /** Builds the stages' code closures (with its cache of parsed modules). */
+  readonly modules: ModuleGraph;
 }
 
 export interface LoadOptions {
@@ -65,15 +68,42 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
   const registry = opts.stages ?? (await importRegistry(opts.cwd, opts.stagesModule));
   const { params, overrides } = parseConfig(label, text, registry, opts.set ?? []);
   const root = dirname(configPath);
-  const graph = buildGraph(registry, params, root);
+  const artifactsDir = join(root, 'artifacts');
+  const declared = buildGraph(registry, params, root);
+  const modules = await ModuleGraph.open(join(artifactsDir, '.cache', 'modules.json'));
+  const graph = withDataBesideCode(declared, root, await dataBesideCode(declared, modules, opts.cwd));
+  await modules.save().catch(() => {});
   return {
     root,
     configPath,
-    artifactsDir: join(root, 'artifacts'),
+    artifactsDir,
     registry,
     stages: graph.order.map((name) => graph.nodes.get(name)!.stage),
     params,
     overrides,
     graph,
+    modules,
   };
+}
+
+/**
+ * Each active stage's code graph, built now so that a specifier the fingerprint can't follow is an
+ * error at load time (every one found, with its place), and the data files the code names beside
+ * itself can join the stage's inputs.
+ */
+async function dataBesideCode(graph: Graph, modules: ModuleGraph, cwd: string): Promise<Map<string, { file: string; module: string }[]>> {
+  const found = new Map<string, { file: string; module: string }[]>();
+  const issues = new Map<string, ConfigIssue>();
+  for (const name of graph.order) {
+    try {
+      const code = await modules.closure(fileURLToPath(graph.nodes.get(name)!.stage.module), { cwd });
+      found.set(name, [...code.data].map(([file, module]) => ({ file, module })));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // Stages share modules: each problem once.
+      for (const issue of error.issues) issues.set(`${issue.location} ${issue.message}`, issue);
+    }
+  }
+  if (issues.size > 0) throw new ConfigError([...issues.values()]);
+  return found;
 }

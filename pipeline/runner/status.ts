@@ -1,9 +1,9 @@
 // Fresh or stale, and why in words. A stage is fresh iff its fingerprint equals the locked one and
 // every declared output exists with the locked size and hash.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatValue } from './config.ts';
 import {
-  codeHash,
   effectiveParams,
   fingerprintData,
   fingerprintOf,
@@ -14,6 +14,7 @@ import {
 import { artifactPath, type StageNode } from './graph.ts';
 import { StatCache, type Sha256 } from './hash.ts';
 import { readLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
+import { codeHash } from './modules.ts';
 import type { Project } from './project.ts';
 
 export interface StageStatus {
@@ -80,12 +81,13 @@ export async function checkStage(
     const state = await stat.state(join(project.artifactsDir, name, file));
     if (state) outputs[artifactPath(name, file)] = state;
   }
+  const code = codeHash(await project.modules.closure(fileURLToPath(node.stage.module), { cwd: project.root }));
   let data: FingerprintData | undefined;
   let fingerprint: Fingerprint | undefined;
   if (missing.length === 0) {
     data = fingerprintData({
       stage: name,
-      code: await codeHash(node.stage.module),
+      code,
       params: effectiveParams(node.stage, project.params),
       inputs,
       libraries: libraryVersions(node.stage.module, node.stage.libraries ?? []),
@@ -95,7 +97,6 @@ export async function checkStage(
   if (!entry) return { stage: name, fingerprint, data, missing, fresh: false, reasons: ['never run'], outputs };
 
   const reasons: string[] = [];
-  const code = data?.code ?? (await codeHash(node.stage.module));
   if (code !== entry.code) reasons.push('code changed');
   const params = changedKeys(entry.params, data?.params ?? effectiveParams(node.stage, project.params));
   if (params.length > 0) reasons.push(`params changed (${params.join(', ')})`);
@@ -137,5 +138,6 @@ export async function stageStatuses(project: Project, lock?: Lock): Promise<Stag
     out.push({ stage: name, fresh: reasons.length === 0, reasons });
   }
   await stat.save().catch(() => {});
+  await project.modules.save().catch(() => {});
   return out;
 }

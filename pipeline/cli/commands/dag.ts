@@ -1,4 +1,4 @@
-import { artifactPath } from '../../runner/graph.ts';
+import { artifactPath, projectPath } from '../../runner/graph.ts';
 import { colorsFor } from '../logger.ts';
 import { defineCommand } from '../command.ts';
 import { loadProjectOrReport } from './run.ts';
@@ -24,7 +24,9 @@ export const dagCommand = defineCommand<DagArgs>({
       const readers = order.filter((other) => nodes.get(other)!.upstream.includes(name));
       lines.push(`${c.bold(name.padEnd(width))}  ${c.dim(node.stage.description)}`);
       for (const input of node.inputs) {
-        lines.push(`  ◀ ${input.path}${input.kind === 'artifact' ? c.dim(`  (from ${input.stage})`) : ''}`);
+        const from =
+          input.kind === 'artifact' ? `  (from ${input.stage})` : input.kind === 'beside-code' ? `  (read by ${projectPath(project.root, input.module)})` : '';
+        lines.push(`  ◀ ${input.path}${from ? c.dim(from) : ''}`);
       }
       for (const file of node.outputs) {
         const path = artifactPath(name, file);
