@@ -53,7 +53,8 @@ export interface Stage<S extends z.ZodType = z.ZodType> {
   readonly params: S;
   /** Other stages' params this stage's results depend on, as "stage.key" (e.g. "split.test_days"). */
   readonly uses?: readonly string[];
-  /** npm packages whose versions change this stage's results (recorded in the fingerprint). */
+  /** npm packages whose versions change this stage's results: each counts with every package it needs,
+   *  transitively (recorded in the fingerprint). */
   readonly libraries?: readonly string[];
   /** Only part of the pipeline when another stage takes one of its outputs as input (e.g. sample). */
   readonly onlyIfUsed?: boolean;

@@ -98,12 +98,13 @@ export class RunCache {
 
   /**
    * Deletes run records not in `keep` (unless among the `keepRecent` newest of their stage), then every
-   * object no remaining record or `keepObjects` refers to. `all` empties the cache.
+   * object no remaining record or `keepObjects` refers to, and every kept library closure
+   * (libraries/<hash>.json) no remaining record or `keepClosures` refers to. `all` empties the cache.
    */
   async gc(
     keep: ReadonlySet<string>,
     keepObjects: ReadonlySet<string>,
-    options: { all?: boolean; keepRecent?: number } = {},
+    options: { all?: boolean; keepRecent?: number; keepClosures?: ReadonlySet<string> } = {},
   ): Promise<GcResult> {
     const runsDir = join(this.dir, 'runs');
     const objectsDir = join(this.dir, 'objects');
@@ -135,10 +136,12 @@ export class RunCache {
     let objects = 0;
     let bytes = 0;
     const liveObjects = new Set(options.all ? [] : keepObjects);
+    const liveClosures = new Set(options.all ? [] : (options.keepClosures ?? []));
     for (const r of records) {
       const kept = !options.all && r.record && (keep.has(r.fingerprint) || recent.has(r.fingerprint));
       if (kept) {
         for (const out of Object.values(r.record!.entry.outputs)) liveObjects.add(out.hash);
+        if (r.record!.entry.libraryClosure) liveClosures.add(r.record!.entry.libraryClosure);
         continue;
       }
       const path = join(runsDir, r.file);
@@ -152,6 +155,13 @@ export class RunCache {
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
       await rm(path, { force: true });
       objects++;
+    }
+    const closuresDir = join(this.dir, 'libraries');
+    for (const file of await readdir(closuresDir).catch(() => [] as string[])) {
+      if (liveClosures.has(file.replace(/\.json$/, ''))) continue;
+      const path = join(closuresDir, file);
+      bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
+      await rm(path, { force: true });
     }
     return { runs, objects, bytes };
   }

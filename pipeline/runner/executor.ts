@@ -17,6 +17,7 @@ import type { Project } from './project.ts';
 import { createStaging, discardStaging, removeStaleStaging, swapIn } from './staging.ts';
 import type { StageContext } from '../contract/stage.ts';
 import { checkStage, statCacheFile, type StageCheck } from './status.ts';
+import { LibraryReader } from './libraries.ts';
 
 export interface RunOptions {
   /** Stage names; default every active stage. */
@@ -123,6 +124,8 @@ async function execute(
   const stages: Record<string, LockEntry> = { ...initial.stages };
   const outcomes: StageOutcome[] = [];
   let outcome: RunResult['outcome'] = 'success';
+  // Package manifests are read once for the stages checked in a row; after a stage ran, afresh.
+  let reader = new LibraryReader();
   const commit = async (name: string, entry: LockEntry) => {
     stages[name] = entry;
     await writeLock(project.root, { version: 1, stages }, project.registry.map((s) => s.name));
@@ -139,7 +142,7 @@ async function execute(
       continue;
     }
     const node = project.graph.nodes.get(name)!;
-    const check = await checkStage(project, node, stages[name], stat);
+    const check = await checkStage(project, node, stages[name], stat, reader);
     const forced = thePlan.forced.has(name);
     if (check.fresh && !forced) {
       emit({ type: 'skipped', stage: name });
@@ -179,6 +182,7 @@ async function execute(
 
     emit({ type: 'start', stage: name, reasons });
     const result = await executeStage(project, node, check, opts.signal, emit, mutex);
+    reader = new LibraryReader();
     if (result.kind === 'failed' || result.kind === 'interrupted') {
       if (result.kind === 'failed') {
         emit({ type: 'failed', stage: name, message: result.message, error: result.error });
@@ -285,6 +289,7 @@ async function executeStage(
       code: data.code,
       params: data.params,
       libraries: data.libraries,
+      libraryClosure: data.libraryClosure,
       inputs: data.inputs,
       outputs,
       duration: Math.round(seconds * 1000) / 1000,
@@ -301,11 +306,12 @@ async function dryRun(project: Project, thePlan: Plan): Promise<RunResult> {
   const lock = await readLock(project.root);
   const stat = await StatCache.open(statCacheFile(project.artifactsDir));
   const cache = new RunCache(project.artifactsDir);
+  const reader = new LibraryReader();
   const willRun = new Set<string>();
   const outcomes: StageOutcome[] = [];
   for (const name of thePlan.stages) {
     const node = project.graph.nodes.get(name)!;
-    const check = await checkStage(project, node, lock?.stages[name], stat);
+    const check = await checkStage(project, node, lock?.stages[name], stat, reader);
     const forced = thePlan.forced.has(name);
     const reasons = [...check.reasons];
     const upstream = node.upstream.filter((u) => willRun.has(u));

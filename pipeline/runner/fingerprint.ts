@@ -1,9 +1,6 @@
 // What a stage's results depend on, as explicit data. Two runs with equal fingerprints must produce
 // the same artifacts; anything that could change them belongs here, and nothing else (a field that
 // changes without changing results makes committed locks go stale on a teammate's machine).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { canonicalJson, sha256Text, type Sha256 } from './hash.ts';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
 
@@ -31,6 +28,10 @@ export interface FingerprintData {
    *  the platform are left out: the stages' arithmetic is JS/WASM or comes from these packages, whose
    *  native builds are already told apart by their versions and presence. */
   readonly libraries: Readonly<Record<string, string>>;
+  /** sha256 of those libraries' whole installed closure, every package they need with npm's resolved
+   *  version and integrity (libraries.ts): a new vega-scenegraph under the same vega changes the charts.
+   *  Undefined for a stage without libraries. */
+  readonly libraryClosure?: Sha256;
 }
 
 export function fingerprintOf(data: FingerprintData): Fingerprint {
@@ -53,34 +54,4 @@ export function effectiveParams(stage: Stage, pipeline: PipelineParams): Record<
     out[use] = value;
   }
   return out;
-}
-
-/** Installed versions of `packages`, looked up the way Node resolves them from the stage module. */
-export function libraryVersions(moduleUrl: string, packages: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pkg of packages) out[pkg] = installedVersion(dirname(fileURLToPath(moduleUrl)), pkg);
-  return out;
-}
-
-/** Where Node looks for a package's manifest from `from`, nearest first (resolution stops at the first). */
-export function manifestCandidates(moduleUrl: string, pkg: string): string[] {
-  const out: string[] = [];
-  for (let dir = dirname(fileURLToPath(moduleUrl)); ; dir = dirname(dir)) {
-    out.push(join(dir, 'node_modules', pkg, 'package.json'));
-    if (dirname(dir) === dir) return out;
-  }
-}
-
-function installedVersion(from: string, pkg: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'node_modules', pkg, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        return String((JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown }).version ?? 'unknown');
-      } catch {
-        return 'unknown';
-      }
-    }
-    if (dirname(dir) === dir) return 'absent';
-  }
 }

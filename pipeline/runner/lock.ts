@@ -21,6 +21,10 @@ export interface LockEntry {
   readonly code: Sha256;
   readonly params: Readonly<Record<string, unknown>>;
   readonly libraries: Readonly<Record<string, string>>;
+  /** sha256 of the libraries' whole installed closure (`library_closure` in the file). One hash keeps the
+   *  lock small; the package list behind it stays on the machine (artifacts/.cache/libraries/) for
+   *  `status` to name the package that changed. Absent for a stage without libraries. */
+  readonly libraryClosure?: Sha256;
   /** Input path (relative to the project root) -> content hash. */
   readonly inputs: Readonly<Record<string, Sha256>>;
   /** Output path (artifacts/<stage>/<file>) -> size and content hash. */
@@ -43,6 +47,7 @@ const entrySchema = z.object({
   code: hex,
   params: z.record(z.string(), z.unknown()),
   libraries: z.record(z.string(), z.string()),
+  library_closure: hex.optional(),
   inputs: z.record(z.string(), hex),
   outputs: z.record(z.string(), z.object({ size: z.int().nonnegative(), hash: hex })),
   duration: z.number().nonnegative(),
@@ -71,7 +76,11 @@ export function parseLock(text: string, label = LOCK_FILE): Lock {
       },
     ]);
   }
-  return { version: 1, stages: (result.data.stages ?? {}) as Record<string, LockEntry> };
+  const stages: Record<string, LockEntry> = {};
+  for (const [name, { library_closure, ...entry }] of Object.entries(result.data.stages ?? {})) {
+    stages[name] = { ...(entry as Omit<LockEntry, 'libraryClosure'>), ...(library_closure ? { libraryClosure: library_closure as Sha256 } : {}) };
+  }
+  return { version: 1, stages };
 }
 
 export async function readLock(root: string): Promise<Lock | undefined> {
@@ -105,6 +114,7 @@ export function formatLock(lock: Lock, order: readonly string[] = []): string {
       code: e.code,
       params: sorted(e.params),
       libraries: sorted(e.libraries),
+      ...(e.libraryClosure ? { library_closure: e.libraryClosure } : {}),
       inputs: sorted(e.inputs),
       outputs: Object.fromEntries(Object.entries(sorted(e.outputs)).map(([k, v]) => [k, { size: v.size, hash: v.hash }])),
       duration: e.duration,

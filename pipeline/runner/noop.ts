@@ -5,9 +5,9 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manifestCandidates } from './fingerprint.ts';
 import type { RunResult } from './events.ts';
 import { racy, sameStamp, stampOf, type FileStamp } from './hash.ts';
+import { libraryClosure, LibraryReader } from './libraries.ts';
 import { LOCK_FILE } from './lock.ts';
 import type { Project } from './project.ts';
 import { WITNESS_VERSION, witnessPath } from './fast-noop.mjs';
@@ -62,16 +62,11 @@ export async function recordNoopWitness(
     if (existsSync(marker)) files.add(marker);
     else absent.add(marker);
   }
+  const reader = new LibraryReader();
   for (const stage of project.stages) {
-    for (const pkg of stage.libraries ?? []) {
-      for (const candidate of manifestCandidates(stage.module, pkg)) {
-        if (existsSync(candidate)) {
-          files.add(candidate);
-          break;
-        }
-        absent.add(candidate);
-      }
-    }
+    const libraries = await libraryClosure(stage.module, stage.libraries ?? [], reader);
+    for (const path of libraries.read) files.add(path);
+    for (const path of libraries.absent) absent.add(path);
     const node = project.graph.nodes.get(stage.name)!;
     for (const input of node.inputs) checked.add(input.abs);
     for (const file of node.outputs) checked.add(join(project.artifactsDir, stage.name, file));

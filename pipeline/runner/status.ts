@@ -3,16 +3,10 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatValue } from './config.ts';
-import {
-  effectiveParams,
-  fingerprintData,
-  fingerprintOf,
-  libraryVersions,
-  type Fingerprint,
-  type FingerprintData,
-} from './fingerprint.ts';
+import { effectiveParams, fingerprintData, fingerprintOf, type Fingerprint, type FingerprintData } from './fingerprint.ts';
 import { artifactPath, type StageNode } from './graph.ts';
 import { StatCache, type Sha256 } from './hash.ts';
+import { closureChanges, libraryClosure, LibraryReader, recalledClosure, rememberClosure, type LibraryClosure } from './libraries.ts';
 import { readLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
 import { codeHash } from './modules.ts';
 import type { Project } from './project.ts';
@@ -67,6 +61,8 @@ export async function checkStage(
   node: StageNode,
   entry: LockEntry | undefined,
   stat: StatCache,
+  /** Shared by stages checked together: each package manifest is read once. */
+  reader = new LibraryReader(),
 ): Promise<StageCheck> {
   const name = node.stage.name;
   const inputs: Record<string, Sha256> = {};
@@ -81,27 +77,28 @@ export async function checkStage(
     const state = await stat.state(join(project.artifactsDir, name, file));
     if (state) outputs[artifactPath(name, file)] = state;
   }
-  const code = codeHash(await project.modules.closure(fileURLToPath(node.stage.module), { cwd: project.root }));
+  const code = await project.modules.closure(fileURLToPath(node.stage.module), { cwd: project.root });
+  const libraries = await libraryClosure(node.stage.module, node.stage.libraries ?? [], reader);
+  // Kept by hash on this machine, so a later `status` can say which package moved.
+  await rememberClosure(cacheDir(project), libraries).catch(() => {});
+  const params = effectiveParams(node.stage, project.params);
   let data: FingerprintData | undefined;
   let fingerprint: Fingerprint | undefined;
   if (missing.length === 0) {
-    data = fingerprintData({
-      stage: name,
-      code,
-      params: effectiveParams(node.stage, project.params),
-      inputs,
-      libraries: libraryVersions(node.stage.module, node.stage.libraries ?? []),
-    });
+    data = fingerprintData({ stage: name, code: codeHash(code), params, inputs, libraries: libraries.versions, libraryClosure: libraries.hash });
     fingerprint = fingerprintOf(data);
   }
   if (!entry) return { stage: name, fingerprint, data, missing, fresh: false, reasons: ['never run'], outputs };
 
   const reasons: string[] = [];
-  if (code !== entry.code) reasons.push('code changed');
-  const params = changedKeys(entry.params, data?.params ?? effectiveParams(node.stage, project.params));
-  if (params.length > 0) reasons.push(`params changed (${params.join(', ')})`);
-  const libraries = changedKeys(entry.libraries, data?.libraries ?? libraryVersions(node.stage.module, node.stage.libraries ?? []));
-  for (const change of libraries) reasons.push(`library changed (${change})`);
+  if (codeHash(code) !== entry.code) reasons.push('code changed');
+  const paramChanges = changedKeys(entry.params, params);
+  if (paramChanges.length > 0) reasons.push(`params changed (${paramChanges.join(', ')})`);
+  const versionChanges = changedKeys(entry.libraries, libraries.versions);
+  for (const change of versionChanges) reasons.push(`library changed (${change})`);
+  if (entry.libraryClosure !== libraries.hash) {
+    for (const change of await closureReasons(project, entry, libraries, versionChanges.length > 0)) reasons.push(`library changed (${change})`);
+  }
   for (const input of node.inputs) {
     if (missing.includes(input.path)) reasons.push(`input missing (${input.path})`);
     else if (!Object.hasOwn(entry.inputs, input.path)) reasons.push(`input added (${input.path})`);
@@ -122,15 +119,39 @@ export async function checkStage(
   return { stage: name, fingerprint, data, missing, fresh: reasons.length === 0, reasons, outputs };
 }
 
+function cacheDir(project: Project): string {
+  return join(project.artifactsDir, '.cache');
+}
+
+/**
+ * Which packages of the library closure differ from the locked one, named with the declared library
+ * they come through. The lock holds only the closure's hash; the package list behind it is looked up on
+ * this machine, where it was kept when that closure was current.
+ */
+async function closureReasons(project: Project, entry: LockEntry, now: LibraryClosure, versionsChanged: boolean): Promise<string[]> {
+  // Gaining or losing every library is already said by the version changes.
+  if (!now.hash || (versionsChanged && Object.keys(entry.libraries).length === 0)) return [];
+  if (!entry.libraryClosure) return ['dependencies not recorded in pipeline.lock'];
+  const before = await recalledClosure(cacheDir(project), entry.libraryClosure);
+  if (before) {
+    const changes = closureChanges(before, now);
+    if (changes.length > 0 || versionsChanged) return changes;
+  }
+  if (versionsChanged) return [];
+  const declared = Object.keys(now.versions).filter((l) => now.versions[l] !== 'absent');
+  return [`a dependency of ${declared.join(', ')}; the earlier versions are not recorded on this machine`];
+}
+
 /** Every active stage, in order: fresh or stale, with the reasons. Reads only; takes no lock. */
 export async function stageStatuses(project: Project, lock?: Lock): Promise<StageStatus[]> {
   const locked = lock ?? (await readLock(project.root));
   const stat = await StatCache.open(statCacheFile(project.artifactsDir));
+  const reader = new LibraryReader();
   const stale = new Set<string>();
   const out: StageStatus[] = [];
   for (const name of project.graph.order) {
     const node = project.graph.nodes.get(name)!;
-    const check = await checkStage(project, node, locked?.stages[name], stat);
+    const check = await checkStage(project, node, locked?.stages[name], stat, reader);
     const reasons = [...check.reasons];
     const staleUpstream = node.upstream.filter((u) => stale.has(u));
     if (staleUpstream.length > 0 && !reasons.includes('never run')) reasons.push(`upstream stale (${staleUpstream.join(', ')})`);

@@ -49,9 +49,11 @@ export const gcCommand = defineCommand<GcArgs>({
     }
     try {
       const lock = await readLock(project.root);
-      const keep = new Set<string>(Object.values(lock?.stages ?? {}).map((e) => e.fingerprint));
+      const entries = Object.values(lock?.stages ?? {});
+      const keep = new Set<string>(entries.map((e) => e.fingerprint));
+      const keepClosures = new Set(entries.flatMap((e) => (e.libraryClosure ? [e.libraryClosure] : [])));
       await removeStaleStaging(project.artifactsDir);
-      const freed = await new RunCache(project.artifactsDir).gc(keep, new Set(), { all: args.all, keepRecent: args.keep });
+      const freed = await new RunCache(project.artifactsDir).gc(keep, new Set(), { all: args.all, keepRecent: args.keep, keepClosures });
       const stat = await StatCache.open(statCacheFile(project.artifactsDir));
       stat.prune();
       await stat.save();
