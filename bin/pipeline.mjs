@@ -17,6 +17,10 @@ for (const stream of [process.stdout, process.stderr]) {
 // A plain `pipeline run` with nothing changed is answered from a stat-checked witness, before any
 // TypeScript is compiled (see pipeline/runner/fast-noop.mjs); anything else takes the full path.
 if (!(await tryNoopFastPath(process.argv.slice(2)))) {
+  // Before tsx, so the recorder sees each module's source as loaded from disk: a module edited after it
+  // was loaded still runs in its old form, and the runner must know (pipeline/runner/loaded.ts).
+  const { recordModuleLoads } = await import('../pipeline/runner/module-loads.mjs');
+  recordModuleLoads();
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('../pipeline/cli/main.ts');

@@ -1,6 +1,7 @@
 // A throw-away project for runner tests: pipeline.yaml, a source file and cheap stage modules written
 // as real files (so editing one is a real code change), each appending its name to counts.log when it
 // runs. Stages are re-imported with a `?rev=N` query after every change to defeat the ESM cache.
+import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { runPipeline, type RunOptions } from '../pipeline/runner/executor.ts';
 import { loadProject, type Project } from '../pipeline/runner/project.ts';
 import type { Stage } from '../pipeline/contract/stage.ts';
 
+const BIN = fileURLToPath(new URL('../bin/pipeline.mjs', import.meta.url));
 const PARAMS_URL = pathToFileURL(fileURLToPath(new URL('../pipeline/contract/params.ts', import.meta.url))).href;
 
 export interface FakeStage {
@@ -206,6 +208,38 @@ export class Rig {
       env: { NO_COLOR: '1', PIPELINE_STAGES: this.indexFile(), ...env },
     });
     return { code, stdout, stderr };
+  }
+
+  /**
+   * The real binary (bin/pipeline.mjs) in a child process, on this rig's stages: Node's own module
+   * loading, a fresh process per call. `done` settles when it exits.
+   */
+  spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      cwd: this.root,
+      env: { ...process.env, NO_COLOR: '1', PIPELINE_STAGES: this.indexFile(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
+  }
+
+  /**
+   * Starts a run with `stage` held (HANG_<stage>: it waits once it has read its inputs), runs `during`
+   * while it waits, releases it and returns what `start` returned once it ends.
+   */
+  async holding<T>(stage: string, start: () => Promise<T>, during: () => Promise<void>): Promise<T> {
+    await this.write(`HANG_${stage}`, '');
+    const running = start();
+    await until(() => this.exists(`STARTED_${stage}`));
+    await during();
+    await this.write(`RELEASE_${stage}`, '');
+    const result = await running;
+    for (const file of [`HANG_${stage}`, `STARTED_${stage}`, `RELEASE_${stage}`]) await rm(this.path(file), { force: true });
+    return result;
   }
 
   async cleanup(): Promise<void> {

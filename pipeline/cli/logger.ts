@@ -82,6 +82,10 @@ export class Logger {
         out.write(`${bad} ${event.stage} failed: ${event.message}\n`);
         if (this.options.debug && event.error instanceof Error && event.error.stack) err.write(`${event.error.stack}\n`);
         return;
+      case 'discarded':
+        this.stopBar();
+        out.write(`${bad} ${event.stage}: ${event.message}\n`);
+        return;
       case 'interrupted':
         this.stopBar();
         out.write(`${bad} ${event.stage} interrupted; its partial outputs were removed\n`);

@@ -14,6 +14,8 @@ export type PipelineEvent =
   | { readonly type: 'restored'; readonly stage: string; readonly reasons: readonly string[] }
   | { readonly type: 'done'; readonly stage: string; readonly seconds: number }
   | { readonly type: 'failed'; readonly stage: string; readonly message: string; readonly error: unknown }
+  /** The stage's result was thrown away unrecorded: something it was computed from moved (verify.ts). */
+  | { readonly type: 'discarded'; readonly stage: string; readonly message: string }
   | { readonly type: 'interrupted'; readonly stage: string };
 
 /** What happened to (or, with --dry, is planned for) one stage. */

@@ -1,7 +1,8 @@
 // Runs the stale stages in order. Per stage: fingerprint it, skip it when fresh, restore it from the
-// run cache when this fingerprint was computed before, otherwise execute it into a staging folder and
-// swap the result in. The lock is written after each stage, so a failure or Ctrl-C later on keeps
-// everything finished so far, and the next run resumes where this one stopped.
+// run cache when this fingerprint was computed before, otherwise execute it into a staging folder,
+// check that nothing it was computed from moved meanwhile (verify.ts), and swap the result in. The lock
+// is written after each stage, so a failure or Ctrl-C later on keeps everything finished so far, and
+// the next run resumes where this one stopped.
 import { mkdirSync } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,8 @@ import { createStaging, discardStaging, removeStaleStaging, swapIn } from './sta
 import type { StageContext } from '../contract/stage.ts';
 import { checkStage, statCacheFile, type StageCheck } from './status.ts';
 import { LibraryReader } from './libraries.ts';
+import { pinLoaded } from './loaded.ts';
+import { loadedOtherwise, movedSince } from './verify.ts';
 
 export interface RunOptions {
   /** Stage names; default every active stage. */
@@ -124,7 +127,8 @@ async function execute(
   const stages: Record<string, LockEntry> = { ...initial.stages };
   const outcomes: StageOutcome[] = [];
   let outcome: RunResult['outcome'] = 'success';
-  // Package manifests are read once for the stages checked in a row; after a stage ran, afresh.
+  // Package manifests are read once for the stages checked in a row; after a stage ran, afresh (what
+  // it was computed from is checked against the disk as it is then anyway: verify.ts).
   let reader = new LibraryReader();
   const commit = async (name: string, entry: LockEntry) => {
     stages[name] = entry;
@@ -180,12 +184,26 @@ async function execute(
       }
     }
 
+    // Code this process loaded before in another form would run instead of the code the fingerprint names.
+    const unloadable = await loadedOtherwise(check.reads!, project.root);
+    if (unloadable) {
+      const message = `${unloadable}; not recorded`;
+      emit({ type: 'discarded', stage: name, message });
+      outcomes.push({ stage: name, action: 'failed', reasons, error: message });
+      outcome = 'failed';
+      continue;
+    }
+
     emit({ type: 'start', stage: name, reasons });
-    const result = await executeStage(project, node, check, opts.signal, emit, mutex);
+    const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat);
     reader = new LibraryReader();
-    if (result.kind === 'failed' || result.kind === 'interrupted') {
+    if (result.kind === 'failed' || result.kind === 'discarded' || result.kind === 'interrupted') {
       if (result.kind === 'failed') {
         emit({ type: 'failed', stage: name, message: result.message, error: result.error });
+        outcomes.push({ stage: name, action: 'failed', reasons, error: result.message });
+        outcome = 'failed';
+      } else if (result.kind === 'discarded') {
+        emit({ type: 'discarded', stage: name, message: result.message });
         outcomes.push({ stage: name, action: 'failed', reasons, error: result.message });
         outcome = 'failed';
       } else {
@@ -195,6 +213,7 @@ async function execute(
       }
       continue;
     }
+    pinLoaded(check.reads!.code, check.reads!.libraries);
     for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out);
     await commit(name, result.entry);
     // The run cache is an optimisation: failing to fill it (a full disk) must not fail a finished stage.
@@ -215,6 +234,8 @@ async function rememberOutput(stat: StatCache, project: Project, path: string, o
 type StageResult =
   | { readonly kind: 'ran'; readonly entry: LockEntry }
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
+  /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
+  | { readonly kind: 'discarded'; readonly message: string }
   | { readonly kind: 'interrupted' };
 
 async function executeStage(
@@ -224,6 +245,7 @@ async function executeStage(
   signal: AbortSignal | undefined,
   emit: (e: PipelineEvent) => void,
   mutex: ProjectLock,
+  stat: StatCache,
 ): Promise<StageResult> {
   const name = node.stage.name;
   const staging = await createStaging(project.artifactsDir, name);
@@ -282,6 +304,9 @@ async function executeStage(
       const message = `finished without writing ${absent.join(', ')} (declared in its outputs())`;
       return { kind: 'failed', message, error: new Error(message) };
     }
+    // Last moment to refuse: after this the outputs are in place, then recorded and cached.
+    const moved = await movedSince(check.reads!, node.stage, project.modules, stat, project.root);
+    if (moved) return { kind: 'discarded', message: `${moved}; not recorded` };
     await swapIn(project.artifactsDir, name, staging);
     const data = check.data!;
     const entry: LockEntry = {

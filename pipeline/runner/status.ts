@@ -10,6 +10,7 @@ import { closureChanges, libraryClosure, LibraryReader, recalledClosure, remembe
 import { readLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
 import { codeHash } from './modules.ts';
 import type { Project } from './project.ts';
+import type { StageReads } from './verify.ts';
 
 export interface StageStatus {
   readonly stage: string;
@@ -22,6 +23,8 @@ export interface StageCheck {
   /** Undefined when an input is missing (the stage cannot run, so it has no fingerprint). */
   readonly fingerprint?: Fingerprint;
   readonly data?: FingerprintData;
+  /** What the fingerprint was computed from, for the executor to check again after the run. */
+  readonly reads?: StageReads;
   /** Inputs that do not exist, by path. */
   readonly missing: readonly string[];
   /** Fingerprint matches the lock and the outputs are intact. */
@@ -66,11 +69,15 @@ export async function checkStage(
 ): Promise<StageCheck> {
   const name = node.stage.name;
   const inputs: Record<string, Sha256> = {};
+  const files = new Map<string, { path: string; hash: Sha256 }>();
   const missing: string[] = [];
   for (const input of node.inputs) {
     const hash = await stat.hash(input.abs);
     if (hash === undefined) missing.push(input.path);
-    else inputs[input.path] = hash;
+    else {
+      inputs[input.path] = hash;
+      files.set(input.abs, { path: input.path, hash });
+    }
   }
   const outputs: Record<string, LockedOutput> = {};
   for (const file of node.outputs) {
@@ -84,11 +91,13 @@ export async function checkStage(
   const params = effectiveParams(node.stage, project.params);
   let data: FingerprintData | undefined;
   let fingerprint: Fingerprint | undefined;
+  let reads: StageReads | undefined;
   if (missing.length === 0) {
     data = fingerprintData({ stage: name, code: codeHash(code), params, inputs, libraries: libraries.versions, libraryClosure: libraries.hash });
     fingerprint = fingerprintOf(data);
+    reads = { files, code, libraries };
   }
-  if (!entry) return { stage: name, fingerprint, data, missing, fresh: false, reasons: ['never run'], outputs };
+  if (!entry) return { stage: name, fingerprint, data, reads, missing, fresh: false, reasons: ['never run'], outputs };
 
   const reasons: string[] = [];
   if (codeHash(code) !== entry.code) reasons.push('code changed');
@@ -116,7 +125,7 @@ export async function checkStage(
     else if (!locked) reasons.push(`output not recorded (${path})`);
     else if (locked.size !== current.size || locked.hash !== current.hash) reasons.push(`output modified (${path})`);
   }
-  return { stage: name, fingerprint, data, missing, fresh: reasons.length === 0, reasons, outputs };
+  return { stage: name, fingerprint, data, reads, missing, fresh: reasons.length === 0, reasons, outputs };
 }
 
 function cacheDir(project: Project): string {
