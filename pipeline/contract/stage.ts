@@ -64,6 +64,21 @@ export interface Stage<S extends z.ZodType = z.ZodType> {
   run(ctx: StageContext<z.output<S>>): Promise<void>;
 }
 
+/**
+ * A parameter value that only the data shows to be unusable (e.g. more backtest folds than the days
+ * allow). Thrown by a stage's `run`, it is reported like any configuration error: located at the first
+ * of `keys` ("stage.key") that pipeline.yaml or a --set names, with exit code 2.
+ */
+export class ParamsError extends Error {
+  readonly keys: readonly string[];
+
+  constructor(keys: readonly string[], message: string) {
+    super(message);
+    this.name = 'ParamsError';
+    this.keys = keys;
+  }
+}
+
 /** Identity function that gives `run` its typed params. */
 export function defineStage<S extends z.ZodType>(stage: Stage<S>): Stage<S> {
   return stage;

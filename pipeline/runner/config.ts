@@ -136,6 +136,11 @@ export interface Config {
   /** Every registered stage's effective params: file values, then --set overrides, then defaults. */
   readonly params: PipelineParams;
   readonly overrides: readonly Override[];
+  /**
+   * Where a problem with these keys ("stage.key") is to be shown: the first key a --set or the file
+   * sets, else the stage's entry in the file, else the file itself. For errors only the data reveals.
+   */
+  issueAt(keys: readonly string[], message: string): ConfigIssue;
 }
 
 /**
@@ -159,6 +164,7 @@ export function parseConfig(
   const issues: ConfigIssue[] = [];
   const raw = new Map<string, Record<string, unknown>>();
   const keySpans = new Map<string, Span | undefined>();
+  const stageSpans = new Map<string, Span>();
   const names = registry.map((s) => s.name);
 
   const root = doc.contents;
@@ -186,6 +192,7 @@ export function parseConfig(
       }
       const values: Record<string, unknown> = {};
       raw.set(stageName, values);
+      stageSpans.set(stageName, stageSpan);
       const body = stagePair.value;
       if (body === null || (isScalar(body) && body.value === null)) continue;
       if (!isMap(body)) {
@@ -245,5 +252,20 @@ export function parseConfig(
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return { params, overrides };
+  const locate = (keys: readonly string[], message: string): ConfigIssue => {
+    for (const name of keys) {
+      const override = overrideOf.get(name);
+      if (override) return { location: `--set ${override.text}`, message };
+    }
+    for (const name of keys) {
+      const span = keySpans.get(name);
+      if (span) return issueAt(source, span, message);
+    }
+    for (const name of keys) {
+      const span = stageSpans.get(name.split('.')[0] ?? '');
+      if (span) return issueAt(source, span, message);
+    }
+    return { location: label, message };
+  };
+  return { params, overrides, issueAt: locate };
 }

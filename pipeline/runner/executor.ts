@@ -197,6 +197,9 @@ async function execute(
     emit({ type: 'start', stage: name, reasons });
     const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat);
     reader = new LibraryReader();
+    // A parameter only the data shows to be unusable: a configuration error, reported at its place in
+    // pipeline.yaml (exit 2). The stages before it are recorded; this one left nothing behind.
+    if (result.kind === 'params') throw new ConfigError([project.issueAt(result.keys, result.message)]);
     if (result.kind === 'failed' || result.kind === 'discarded' || result.kind === 'interrupted') {
       if (result.kind === 'failed') {
         emit({ type: 'failed', stage: name, message: result.message, error: result.error });
@@ -236,7 +239,16 @@ type StageResult =
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
   /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
   | { readonly kind: 'discarded'; readonly message: string }
+  | { readonly kind: 'params'; readonly keys: readonly string[]; readonly message: string }
   | { readonly kind: 'interrupted' };
+
+/** A stage's ParamsError (pipeline/contract/stage.ts), recognised by shape: a stage module may come
+ *  from another copy of the contract (a test registry, PIPELINE_STAGES). */
+function paramsError(error: unknown): { keys: readonly string[]; message: string } | undefined {
+  if (!(error instanceof Error) || error.name !== 'ParamsError') return undefined;
+  const keys = (error as Error & { keys?: unknown }).keys;
+  return Array.isArray(keys) && keys.every((k) => typeof k === 'string') ? { keys, message: error.message } : undefined;
+}
 
 async function executeStage(
   project: Project,
@@ -283,6 +295,8 @@ async function executeStage(
       await node.stage.run(ctx as never);
     } catch (error) {
       if (signal?.aborted) return { kind: 'interrupted' };
+      const params = paramsError(error);
+      if (params) return { kind: 'params', ...params };
       return { kind: 'failed', message: errorMessage(error), error };
     }
     if (signal?.aborted) return { kind: 'interrupted' };

@@ -25,6 +25,8 @@ export interface Project {
   readonly graph: Graph;
   /** Builds the stages' code closures (with its cache of parsed modules). */
   readonly modules: ModuleGraph;
+  /** A located configuration issue about these params ("stage.key"), e.g. for a stage's ParamsError. */
+  issueAt(keys: readonly string[], message: string): ConfigIssue;
 }
 
 export interface LoadOptions {
@@ -66,7 +68,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
     throw new ConfigError([{ location: label, message: `${why}; run in a project folder or pass --config FILE` }]);
   }
   const registry = opts.stages ?? (await importRegistry(opts.cwd, opts.stagesModule));
-  const { params, overrides } = parseConfig(label, text, registry, opts.set ?? []);
+  const { params, overrides, issueAt } = parseConfig(label, text, registry, opts.set ?? []);
   const root = dirname(configPath);
   const artifactsDir = join(root, 'artifacts');
   const declared = buildGraph(registry, params, root);
@@ -83,6 +85,7 @@ export async function loadProject(opts: LoadOptions): Promise<Project> {
     overrides,
     graph,
     modules,
+    issueAt,
   };
 }
 
