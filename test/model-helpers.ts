@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateDay, Float64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import type { z } from 'zod';
-import type { Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
+import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
 
 export const DAY_MS = 86_400_000;
 /** 2020-01-01 as days since the epoch. */
@@ -132,6 +132,24 @@ export async function contextFor<S extends z.ZodType>(
     info: (m) => info.push(m),
   };
   return { ctx, progress, info, controller, outDir };
+}
+
+/** Every built-in stage's params, defaults filled in and `overrides` applied: what the runner gives ctx.pipeline. */
+export async function pipelineParams(overrides: Record<string, Record<string, unknown>> = {}): Promise<PipelineParams> {
+  const { stages } = await import('../stages/index.ts');
+  return Object.fromEntries(stages.map((s) => [s.name, s.params.parse(overrides[s.name] ?? {}) as Record<string, unknown>]));
+}
+
+/** A context as the runner builds it: this stage's params and every other stage's (for its `uses`). */
+export async function stageContext<S extends z.ZodType>(
+  stage: Stage<S>,
+  root: string,
+  overrides: Record<string, Record<string, unknown>> = {},
+  outDir = join(root, 'artifacts', stage.name),
+): Promise<Recorded<z.output<S>>> {
+  const pipeline = await pipelineParams(overrides);
+  const recorded = await contextFor(stage, root, overrides[stage.name] ?? {}, outDir);
+  return { ...recorded, ctx: { ...recorded.ctx, pipeline } };
 }
 
 /** Quick training parameters for tests: the default model, 2 epochs. */

@@ -10,6 +10,7 @@ import { lossSpec, predictionSpec, renderSpec } from '../lib/charts/charts.ts';
 import { paramLayout } from '../lib/model/lstm.ts';
 import { readSpread, summarizeSpread, type Spread } from '../lib/model/seed-spread.ts';
 import { readJson } from '../lib/data/json-file.ts';
+import { invertMinMax } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { evaluate } from '../evaluate.ts';
 
@@ -77,7 +78,6 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
 
   const rowOfDay = new Map<number, number>();
   daily.days.forEach((day, i) => rowOfDay.set(day, i));
-  const span = scaler.max - scaler.min;
   const real = new Float64Array(n);
   const predicted = new Float64Array(n);
   const persistence = new Float64Array(n);
@@ -93,7 +93,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     }
     real[i] = daily.price[row]!;
     persistence[i] = daily.price[row - 1]!;
-    predicted[i] = scaledPredictions[i]! * span + scaler.min;
+    predicted[i] = invertMinMax(scaler, scaledPredictions[i]!);
   }
 
   const table = new Table({
@@ -111,7 +111,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   // The same config from other seeds, scored exactly like the model (USD, against the same persistence).
   const spreadRmse = spreadPredictions.map((scaledOut) => {
     let squared = 0;
-    for (let i = 0; i < n; i++) squared += (scaledOut[i]! * span + scaler.min - real[i]!) ** 2;
+    for (let i = 0; i < n; i++) squared += (invertMinMax(scaler, scaledOut[i]!) - real[i]!) ** 2;
     return Math.sqrt(squared / n);
   });
   const seedSpread = summarizeSpread(rmseRatio, spreadRmse.map((rmse) => rmse / baselineMetrics.rmse));

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile } from '../lib/data/arrow.ts';
+import { applyMinMax, fitMinMax } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { z } from 'zod';
 import type { scale } from '../scale.ts';
@@ -22,23 +23,6 @@ export interface Scaler {
   offset: number;
 }
 
-/**
- * sklearn's MinMaxScaler(feature_range=(0, 1)) fitted on `prices`, in its own operation order:
- * scale_ = 1 / data_range (a zero range counts as 1), min_ = 0 - data_min * scale_, X * scale_ + min_.
- * Same order, same float64 rounding, so the results equal sklearn's bit for bit.
- */
-export function fitMinMax(prices: Float64Array): { min: number; max: number; scale: number; offset: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const price of prices) {
-    if (price < min) min = price;
-    if (price > max) max = price;
-  }
-  const range = max - min;
-  const scale = 1 / (range === 0 ? 1 : range);
-  return { min, max, scale, offset: 0 - min * scale };
-}
-
 export async function run(ctx: StageContext<z.output<(typeof scale)['params']>>): Promise<void> {
   const path = ctx.inputs[0]!;
   const testDays = ctx.pipeline.split?.test_days;
@@ -55,9 +39,8 @@ export async function run(ctx: StageContext<z.output<(typeof scale)['params']>>)
       `split.test_days = ${testDays} leaves ${Math.max(0, fitted)} of the ${prices.length} days in ${path} to fit the scaler; at least 2 are needed (lower split.test_days or use more days)`,
     );
   }
-  const fit = fitMinMax(prices.subarray(0, fitted));
-  const scaled = new Float64Array(prices.length);
-  for (let i = 0; i < prices.length; i++) scaled[i] = prices[i]! * fit.scale + fit.offset;
+  const fit = fitMinMax(prices, 0, fitted);
+  const scaled = applyMinMax(fit, prices);
 
   await writeArrowFile(ctx.output('scaled.arrow'), SCALED_SCHEMA, prices.length, [
     { type: SCALED_SCHEMA.fields[0]!.type, values: dates },

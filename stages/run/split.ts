@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile, type ColumnData } from '../lib/data/arrow.ts';
+import { pairsOf } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { z } from 'zod';
 import type { split } from '../split.ts';
@@ -46,17 +47,19 @@ export async function run(ctx: StageContext<z.output<(typeof split)['params']>>)
     );
   }
   const schema = pairsSchema(lookback);
-  const write = (file: string, from: number, rows: number) => {
-    const columns: ColumnData[] = [{ type: schema.fields[0]!.type, values: dates.slice(lookback + from, lookback + from + rows) }];
+  // Targets from..to of the series (the forecast and backtest stages make their pairs the same way).
+  const write = (file: string, from: number, to: number) => {
+    const pairs = pairsOf(scaled, lookback, from, to);
+    const columns: ColumnData[] = [{ type: schema.fields[0]!.type, values: dates.slice(from, to) }];
     for (let k = 0; k < lookback; k++) {
-      // x(k+1) of target i is day i - lookback + k.
-      columns.push({ type: schema.fields[k + 1]!.type, values: scaled.slice(from + k, from + k + rows) });
+      const xk = Float64Array.from({ length: pairs.rows }, (_, n) => pairs.x[n * lookback + k]!);
+      columns.push({ type: schema.fields[k + 1]!.type, values: xk });
     }
-    columns.push({ type: schema.fields[lookback + 1]!.type, values: scaled.slice(lookback + from, lookback + from + rows) });
-    return writeArrowFile(ctx.output(file), schema, rows, columns);
+    columns.push({ type: schema.fields[lookback + 1]!.type, values: pairs.y });
+    return writeArrowFile(ctx.output(file), schema, pairs.rows, columns);
   };
-  await write('train.arrow', 0, trainRows);
-  await write('test.arrow', trainRows, testDays);
+  await write('train.arrow', lookback, lookback + trainRows);
+  await write('test.arrow', lookback + trainRows, scaled.length);
 
   const report: SplitReport = {
     lookback,

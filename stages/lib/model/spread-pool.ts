@@ -1,6 +1,7 @@
 // Trains the seed spread's models (stages/lib/model/seed-spread.ts) side by side on worker threads when there is
 // enough work to pay for starting them, else one after another here. Either way every model is trained
-// by trainFused from its own seed and starting weights, so the result is bit for bit the same.
+// by trainFused from its own seed and starting weights, so the result is bit for bit the same. The
+// forecast's models and the backtest's folds (each fold on its own pairs) train through it too.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LstmSpec } from './lstm.ts';
@@ -10,6 +11,8 @@ export interface SpreadJob {
   readonly seed: number;
   /** Starting weights (the model's getWeights() order); not modified. */
   readonly theta: Float32Array;
+  /** The pairs this model trains on when they are not the pool's (a backtest fold's own). */
+  readonly data?: TrainData;
 }
 
 export interface SpreadResult {
@@ -31,6 +34,8 @@ export interface SpreadOptions {
   readonly threads?: number;
   /** The workers' script (tests put broken ones here); default spread-worker.mjs beside this file. */
   readonly workerScript?: URL;
+  /** What a job is called in messages, e.g. "backtest fold"; default "seed spread". */
+  readonly name?: string;
 }
 
 // A worker takes ~0.3 s to start (tsx compiles the trainer in it); below this many row-epochs in all,
@@ -63,10 +68,10 @@ export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonl
     const theta = Float32Array.from(job.theta);
     let loss: number[];
     try {
-      ({ loss } = await trainFused(spec, theta, data, { ...trainOptions(options), seed: job.seed, signal: options.signal, onEpoch: (epoch) => options.onEpoch?.(index, epoch) }));
+      ({ loss } = await trainFused(spec, theta, job.data ?? data, { ...trainOptions(options), seed: job.seed, signal: options.signal, onEpoch: (epoch) => options.onEpoch?.(index, epoch) }));
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
-      throw failure(jobs, index, (error as Error).message, error);
+      throw failure(options, jobs, index, (error as Error).message, error);
     }
     results.push({ seed: job.seed, theta, loss });
   }
@@ -78,8 +83,8 @@ function trainOptions(options: SpreadOptions) {
   return { epochs, batchSize, learningRate, shuffle };
 }
 
-function failure(jobs: readonly SpreadJob[], index: number, message: string, cause?: unknown): Error {
-  return new Error(`seed spread ${index + 1}/${jobs.length} (seed ${jobs[index]!.seed}): ${message}`, { cause });
+function failure(options: SpreadOptions, jobs: readonly SpreadJob[], index: number, message: string, cause?: unknown): Error {
+  return new Error(`${options.name ?? 'seed spread'} ${index + 1}/${jobs.length} (seed ${jobs[index]!.seed}): ${message}`, { cause });
 }
 
 type WorkerMessage =
@@ -123,14 +128,17 @@ function inWorkers(
     const current = new Map<Worker, number>();
     const lost = (worker: Worker, what: string) => {
       const index = current.get(worker);
-      return index === undefined ? new Error(`a seed spread worker ${what}`) : failure(jobs, index, `its worker ${what}`);
+      return index === undefined ? new Error(`a ${options.name ?? 'seed spread'} worker ${what}`) : failure(options, jobs, index, `its worker ${what}`);
     };
     const give = (worker: Worker) => {
       if (next >= jobs.length) return;
       const index = next++;
       current.set(worker, index);
-      const theta = Float32Array.from(jobs[index]!.theta);
-      worker.postMessage({ index, seed: jobs[index]!.seed, theta }, [theta.buffer]);
+      const job = jobs[index]!;
+      const theta = Float32Array.from(job.theta);
+      // A job's own pairs are copied to the worker with the message (the pool's came with workerData).
+      const own = job.data === undefined ? undefined : { x: job.data.x, y: job.data.y, rows: job.data.rows };
+      worker.postMessage({ index, seed: job.seed, theta, data: own }, [theta.buffer]);
     };
     for (let t = 0; t < threads && !settled; t++) {
       let worker: Worker;
@@ -154,7 +162,7 @@ function inWorkers(
           if (++finished === jobs.length) settle(() => resolve(results));
           else give(worker);
         } else {
-          settle(() => reject(failure(jobs, message.index, message.message)));
+          settle(() => reject(failure(options, jobs, message.index, message.message)));
         }
       });
       // A worker that cannot start (no tsx where it runs) leaves the work to the caller's thread. Once

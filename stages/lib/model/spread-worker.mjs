@@ -1,7 +1,7 @@
 // A worker thread of the seed-spread pool (stages/lib/model/spread-pool.ts): trains the models it is sent,
-// one at a time, with the same fused trainer as the main thread, so a model is bit for bit what a
-// sequential run gives. Plain JS that registers tsx itself: a worker does not inherit the main
-// thread's TypeScript loader.
+// one at a time (on the pool's pairs, or on the pairs that come with the job), with the same fused
+// trainer as the main thread, so a model is bit for bit what a sequential run gives. Plain JS that
+// registers tsx itself: a worker does not inherit the main thread's TypeScript loader.
 import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
@@ -12,7 +12,7 @@ const { spec, data, options } = workerData;
 parentPort.on('message', async (job) => {
   try {
     const theta = job.theta;
-    const result = await trainFused(spec, theta, data, {
+    const result = await trainFused(spec, theta, job.data ?? data, {
       ...options,
       seed: job.seed,
       onEpoch: (epoch) => parentPort.postMessage({ type: 'epoch', index: job.index, epoch }),
