@@ -7,5 +7,7 @@ import { scale } from './scale.ts';
 import { split } from './split.ts';
 import { train } from './train.ts';
 import { evaluate } from './evaluate.ts';
+import { forecast } from './forecast.ts';
+import { backtest } from './backtest.ts';
 
-export const stages: readonly Stage[] = [sample, ingest, aggregate, scale, split, train, evaluate] as Stage[];
+export const stages: readonly Stage[] = [sample, ingest, aggregate, scale, split, train, evaluate, forecast, backtest] as Stage[];

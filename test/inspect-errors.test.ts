@@ -13,7 +13,7 @@ describe('pipeline inspect with bad input', () => {
     const { code, stdout, stderr } = await runCli(['inspect', 'agregate'], fixture.root);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe('pipeline inspect: no stage "agregate"; stages: sample, ingest, aggregate, scale, split, train, evaluate\n');
+    expect(stderr).toBe('pipeline inspect: no stage "agregate"; stages: sample, ingest, aggregate, scale, split, train, evaluate, forecast, backtest\n');
   });
 
   test('an unknown artifact exits 2 and lists the stage\'s artifacts', async () => {

@@ -28,8 +28,8 @@ describe('pipeline inspect', () => {
     const listed = JSON.parse(stdout) as Listed[];
     // Every output the stages declare (sample is active: ingest reads the bundled sample).
     expect(listed.map((a) => `${a.stage}/${a.file}`)).toContain('evaluate/loss.png');
-    // 25: train's spread.json and evaluate's seeds.arrow included.
-    expect(listed).toHaveLength(25);
+    // 33: train's spread.json, evaluate's seeds.arrow, forecast's 4 files and backtest's 4 included.
+    expect(listed).toHaveLength(33);
     const daily = listed.find((a) => a.stage === 'aggregate' && a.file === 'daily.arrow')!;
     expect(daily.format).toBe('arrow');
     expect(daily.rows).toBe(fixture.days.length);
@@ -51,7 +51,7 @@ describe('pipeline inspect', () => {
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^stage\s+file\s+format\s+rows\s+size\s+status$/);
-    expect(lines).toHaveLength(2 + 25);
+    expect(lines).toHaveLength(2 + 33);
     const daily = lines.find((l) => l.includes('daily.arrow'))!;
     expect(daily).toMatch(/^aggregate\s+daily\.arrow\s+arrow\s+40\s+[\d.]+ KB\s+stale: never run$/);
     expect(lines.find((l) => l.includes('scaled.arrow'))).toMatch(/missing$/);

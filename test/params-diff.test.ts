@@ -23,7 +23,15 @@ const recorded: Record<string, Record<string, unknown>> = {
   split: { test_days: 30, lookback: 1 },
   train: { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 },
   evaluate: {},
+  forecast: { 'split.lookback': 1, ...trainUses(true) },
+  backtest: { folds: 12, horizon: 30, 'split.lookback': 1, ...trainUses(false) },
 };
+
+/** The train params forecast and backtest declare in their `uses` (backtest: not the seed spread). */
+function trainUses(withSpread: boolean): Record<string, unknown> {
+  const train = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, ...(withSpread ? { spread_seeds: 20 } : {}) };
+  return Object.fromEntries(Object.entries(train).map(([key, value]) => [`train.${key}`, value]));
+}
 
 async function commitLock(root: string): Promise<void> {
   const stages = Object.fromEntries(
@@ -59,6 +67,9 @@ describe('pipeline params diff', () => {
         { key: 'scale.split.test_days', old: 30, new: 10, change: -20 },
         { key: 'split.test_days', old: 30, new: 10, change: -20 },
         { key: 'train.epochs', old: 30, new: 50, change: 20 },
+        // The forecast and the backtest train the train config.
+        { key: 'forecast.train.epochs', old: 30, new: 50, change: 20 },
+        { key: 'backtest.train.epochs', old: 30, new: 50, change: 20 },
       ],
     });
   });

@@ -27,7 +27,7 @@ describe('pipeline query with bad SQL', () => {
     const { code, stderr } = await runCli(['query', 'SELECT * FROM aggregate.weekly'], fixture.root);
     expect(code).toBe(2);
     expect(stderr).toMatch(/Catalog Error/);
-    expect(stderr).toMatch(/artifact tables: ingest\.minutes, aggregate\.daily, scale\.scaled, split\.train, split\.test, evaluate\.predictions, evaluate\.seeds\n$/);
+    expect(stderr).toMatch(/artifact tables: ingest\.minutes, aggregate\.daily, scale\.scaled, split\.train, split\.test, evaluate\.predictions, evaluate\.seeds, backtest\.predictions\n$/);
   });
 
   test('a table whose artifact is not produced yet exits 1 and names the stage', async () => {

@@ -27,6 +27,8 @@ export const FIXTURE_CONFIG = `stages:
   split:     { test_days: 30, lookback: 1 }
   train:     { units: 4, layers: 1, activation: sigmoid, dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42 }
   evaluate:  {}
+  forecast:  {}
+  backtest:  { folds: 12, horizon: 30 }
 `;
 
 export interface Fixture {

@@ -116,3 +116,77 @@ export function lossSpec(loss: readonly number[]): TopLevelSpec {
     },
   };
 }
+
+export interface FoldRatio {
+  readonly fold: number;
+  /** First and last day of the fold's window, YYYY-MM-DD (UTC). */
+  readonly from: string;
+  readonly to: string;
+  readonly rmse_ratio: number;
+}
+
+/**
+ * The backtest: real, predicted and persistence over every fold's window (each forecast on the day it
+ * predicts), and below it each fold's RMSE ratio against the line at 1 (below it the model beat
+ * persistence in that window).
+ */
+export function backtestSpec(points: readonly PredictionPoint[], folds: readonly FoldRatio[]): TopLevelSpec {
+  const values = points.flatMap((p) => [
+    { date: p.date, series: SERIES[0], usd: p.real },
+    { date: p.date, series: SERIES[1], usd: p.predicted },
+    { date: p.date, series: SERIES[2], usd: p.persistence },
+  ]);
+  const x = { field: 'date', type: 'temporal', scale: { type: 'utc' }, title: 'Date (UTC)', axis: { format: '%Y-%m-%d', labelAngle: -40, tickMinStep: 86_400_000 } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Walk-forward backtest: ${folds.length} folds, one-step-ahead`,
+    background: 'white',
+    config,
+    // The prices' series colours and the folds' better/worse colours are separate scales.
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
+    vconcat: [
+      {
+        width: 760,
+        height: 320,
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: null,
+            scale: { domain: [...SERIES], range: ['#1f4e9c', '#e4572e', '#a0a0a0'] },
+            legend: { orient: 'top-left', labelLimit: 320 },
+          },
+          strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 4]] } },
+        },
+      },
+      {
+        width: 760,
+        height: 160,
+        title: { text: 'RMSE ratio per fold (model / persistence; below 1: the model was better)', fontSize: 12 },
+        layer: [
+          {
+            data: { values: folds.map((f) => ({ ...f, better: f.rmse_ratio < 1 ? 'model' : 'persistence' })) },
+            mark: { type: 'bar' },
+            encoding: {
+              x: { field: 'fold', type: 'ordinal', title: 'Fold', axis: { labelAngle: 0 } },
+              // Each bar grows from the line at 1, up (persistence better) or down (the model better).
+              y: { field: 'rmse_ratio', type: 'quantitative', title: 'RMSE ratio', scale: { zero: false } },
+              y2: { datum: 1 },
+              color: { field: 'better', type: 'nominal', title: 'better', scale: { domain: ['model', 'persistence'], range: ['#2e8b57', '#c0504d'] } },
+              tooltip: [{ field: 'from' }, { field: 'to' }, { field: 'rmse_ratio', format: '.3f' }],
+            },
+          },
+          {
+            data: { values: [{ one: 1 }] },
+            mark: { type: 'rule', color: '#333', strokeDash: [4, 3] },
+            encoding: { y: { field: 'one', type: 'quantitative' } },
+          },
+        ],
+      },
+    ],
+  };
+}
