@@ -27,6 +27,8 @@ beforeAll(async () => {
   split:     { test_days: 10, lookback: 1 }
   train:     { units: 4, layers: 1, activation: sigmoid, dropout: 0, epochs: 2, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42 }
   evaluate:  {}
+  forecast:  {}
+  backtest:  { folds: 2, horizon: 10 }
 `,
   );
   const run = await runCli(['run'], root);
@@ -107,17 +109,46 @@ describe('inspect, query and metrics after a real run', () => {
       const daily = JSON.parse((await runCli(['inspect', 'aggregate/daily', '--json'], root)).stdout) as { fresh: boolean };
       expect(daily.fresh).toBe(true);
       const params = JSON.parse((await runCli(['params', 'diff', '--json'], root)).stdout) as { diff: unknown[] };
-      expect(params.diff).toEqual([{ key: 'train.epochs', old: 2, new: 3, change: 1 }]);
+      // The forecast and the backtest train the train config too.
+      expect(params.diff).toEqual([
+        { key: 'train.epochs', old: 2, new: 3, change: 1 },
+        { key: 'forecast.train.epochs', old: 2, new: 3, change: 1 },
+        { key: 'backtest.train.epochs', old: 2, new: 3, change: 1 },
+      ]);
     } finally {
       await writeFile(config, before);
     }
   });
 
-  test('the report of a real run carries its timings and both charts', async () => {
+  test('metrics shows the forecast beside the last price and the backtest beside persistence', async () => {
+    const forecast = JSON.parse(await readFile(join(root, 'artifacts', 'forecast', 'forecast.json'), 'utf8')) as { price: number; last_price: number };
+    const backtest = await arrow('backtest/predictions.arrow');
+    const real = numbers(backtest, 'real');
+    const rmse = (column: string) => Math.sqrt(numbers(backtest, column).reduce((s, f, i) => s + (f - real[i]!) ** 2, 0) / real.length);
+    const json = JSON.parse((await runCli(['metrics', '--json'], root)).stdout) as {
+      forecast: { price: number; fresh: boolean };
+      backtest: { pooled: { model: { rmse: number }; persistence: { rmse: number }; days: number }; fresh: boolean };
+    };
+    expect(json.forecast).toMatchObject({ price: forecast.price, fresh: true });
+    expect(json.backtest.fresh).toBe(true);
+    expect(json.backtest.pooled.days).toBe(20);
+    expect(json.backtest.pooled.model.rmse).toBeCloseTo(rmse('predicted'), 6);
+    expect(json.backtest.pooled.persistence.rmse).toBeCloseTo(rmse('persistence'), 6);
+    const csv = (await runCli(['metrics', '--csv'], root)).stdout;
+    expect(csv).toContain(`forecast.price,${forecast.price},${forecast.last_price},USD\n`);
+    expect(csv).toContain(`backtest.rmse,${json.backtest.pooled.model.rmse},${json.backtest.pooled.persistence.rmse},USD\n`);
+  });
+
+  test('the report of a real run opens with the forecast and carries its timings, both charts and the backtest', async () => {
     expect((await runCli(['report'], root)).code).toBe(0);
     const html = await readFile(join(root, 'artifacts', 'report.html'), 'utf8');
     expect(html).toMatch(/<p id="fresh-banner">/);
-    expect(html.match(/<img class="chart"/g)).toHaveLength(2);
+    // prediction, loss and the backtest's chart.
+    expect(html.match(/<img class="chart"/g)).toHaveLength(3);
+    const forecast = JSON.parse(await readFile(join(root, 'artifacts', 'forecast', 'forecast.json'), 'utf8')) as { date: string };
+    expect(html.indexOf(`<p id="forecast" class="forecast"><b>${forecast.date}:`)).toBeGreaterThan(0);
+    expect(html.indexOf('id="forecast"')).toBeLessThan(html.indexOf('<h2>Freshness</h2>'));
+    expect(html.match(/<table id="backtest-folds">[\s\S]*?<\/table>/)![0].match(/<tr>/g)).toHaveLength(1 + 2);
     const lock = await readFile(join(root, 'pipeline.lock'), 'utf8');
     const trainDuration = /\n  train:[\s\S]*?\n    duration: ([\d.e-]+)/.exec(lock)?.[1];
     expect(trainDuration).toBeDefined();

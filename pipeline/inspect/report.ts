@@ -10,6 +10,7 @@ import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
 import { metricsTableRows } from './metricsTable.ts';
 import { readableNumber } from './table.ts';
+import { forecastLine, type Backtest, type Forecast } from './forecast.ts';
 
 export interface ReportInputs {
   readonly title: string;
@@ -21,6 +22,12 @@ export interface ReportInputs {
   readonly metrics: unknown;
   readonly charts: readonly Chart[];
   readonly modelSummary: string | undefined;
+  /** artifacts/forecast/forecast.json; null when the stage has not written it, undefined when it is not
+   *  part of the pipeline. */
+  readonly forecast?: Forecast | null;
+  /** artifacts/backtest/metrics.json (null and undefined likewise) and its chart. */
+  readonly backtest?: Backtest | null;
+  readonly backtestChart?: Chart;
 }
 
 export interface DataSummary {
@@ -76,6 +83,7 @@ th { font-weight: 600; background: #f4f6fa; } td.num { text-align: right; } td.n
 figure { margin: 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
 figcaption { color: var(--muted); font-size: 13px; }
 pre { background: #f4f6fa; padding: 12px; border-radius: 6px; overflow-x: auto; font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
+p.forecast { font-size: 17px; } p.muted { color: var(--muted); margin-top: 0; }
 .missing { color: var(--warn); } ul.notes { color: var(--muted); font-size: 13px; } code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; } dt { color: var(--muted); } dd { margin: 0; }
 `;
@@ -122,6 +130,70 @@ function metricsSection(metrics: unknown): string {
   return table('metrics', ['metric', 'model', 'persistence', 'unit'], metricsTableRows(metrics)) + note + spreadNote + noteList;
 }
 
+const usd = (value: number) => `${Math.round(value).toLocaleString('en-US')} USD`;
+const signed = (value: number, text: string) => `${value >= 0 ? '+' : '−'}${text}`;
+
+/** The page's opening: tomorrow's forecast, and what the backtest says of the model that made it. */
+function forecastSection(inputs: ReportInputs): string {
+  const f = inputs.forecast;
+  const b = inputs.backtest;
+  const parts: string[] = [];
+  if (f) {
+    const seeds =
+      f.seed_min !== undefined && f.seed_max !== undefined
+        ? ` The same config from other seeds forecasts ${escapeHtml(usd(f.seed_min))} to ${escapeHtml(usd(f.seed_max))} (median ${escapeHtml(usd(f.seed_median ?? Number.NaN))}).`
+        : '';
+    parts.push(
+      `<p id="forecast" class="forecast"><b>${escapeHtml(f.date)}: ${escapeHtml(usd(f.price))}</b> — the last day, ${escapeHtml(f.last_date)}, was ${escapeHtml(usd(f.last_price))} ` +
+        `(change ${escapeHtml(signed(f.change, usd(Math.abs(f.change))))}, ${escapeHtml(signed(f.change_pct, `${Math.abs(f.change_pct).toFixed(2)}%`))}).${seeds} ` +
+        `Trained on ${escapeHtml(String(f.pairs))} pairs (${escapeHtml(f.trained_from)} .. ${escapeHtml(f.trained_to)}), seed ${escapeHtml(String(f.seed))}.</p>`,
+    );
+    parts.push(`<p class="muted"><code>${escapeHtml(forecastLine(f))}</code></p>`);
+  } else {
+    parts.push(missing('The forecast (artifacts/forecast/forecast.json) is', 'forecast'));
+  }
+  if (b) {
+    const worse = b.pooled.rmse_ratio > 1 && b.diebold_mariano.p_value !== null && b.diebold_mariano.p_value < 0.05;
+    const persistence = f ? ` Persistence's forecast is the last price, ${escapeHtml(usd(f.last_price))}.` : '';
+    parts.push(
+      worse
+        ? `<p class="banner" id="backtest-verdict"><b>The model is significantly worse than "tomorrow = today".</b> Walk-forward backtest: ${escapeHtml(b.verdict)}.${persistence}</p>`
+        : `<p id="backtest-verdict">Walk-forward backtest: ${escapeHtml(b.verdict)}.</p>`,
+    );
+  }
+  return parts.join('\n');
+}
+
+function backtestSection(inputs: ReportInputs): string {
+  const b = inputs.backtest;
+  if (!b) return missing('The backtest (artifacts/backtest/metrics.json) is', 'backtest');
+  const chart = inputs.backtestChart?.dataUri
+    ? `<figure><img class="chart" alt="${escapeHtml(inputs.backtestChart.title)}" src="${inputs.backtestChart.dataUri}"><figcaption>${escapeHtml(inputs.backtestChart.title)} — ${escapeHtml(inputs.backtestChart.source)}</figcaption></figure>`
+    : missing('The backtest chart is', 'backtest');
+  const folds = table(
+    'backtest-folds',
+    ['fold', 'from', 'to', 'model RMSE (USD)', 'persistence RMSE (USD)', 'RMSE ratio'],
+    b.folds.map((f) => [f.fold, f.from, f.to, f.model_rmse, f.persistence_rmse, f.rmse_ratio]),
+  );
+  const dm = b.diebold_mariano;
+  const pooled = table(
+    'backtest-pooled',
+    ['over all folds', 'model', 'persistence', 'unit'],
+    [
+      ['days', b.pooled.days, null, null],
+      ['RMSE', b.pooled.model.rmse, b.pooled.persistence.rmse, 'USD'],
+      ['MAE', b.pooled.model.mae, b.pooled.persistence.mae, 'USD'],
+      ['MAPE', b.pooled.model.mape, b.pooled.persistence.mape, 'percent'],
+      ['directional accuracy', b.pooled.model.directional_accuracy, null, 'share of days'],
+      ['up days', b.pooled.up_days_share, null, 'share of days'],
+      ['RMSE ratio', b.pooled.rmse_ratio, null, null],
+      ['Diebold–Mariano statistic', dm.statistic, null, null],
+      ['Diebold–Mariano p', dm.p_value, null, 'two-sided'],
+    ],
+  );
+  return `<p id="backtest-sentence">${escapeHtml(b.verdict.charAt(0).toUpperCase() + b.verdict.slice(1))}.</p>\n${chart}\n${folds}\n${pooled}`;
+}
+
 function chartsSection(charts: readonly Chart[]): string {
   const figures = charts.map((c) =>
     c.dataUri
@@ -164,13 +236,13 @@ export function renderReport(inputs: ReportInputs): string {
 <body>
 <h1>${escapeHtml(inputs.title)}</h1>
 <p class="lead">Daily mean of Bitstamp's 1-minute weighted price, an LSTM forecaster of the next day, and the persistence baseline it has to beat.</p>
-<h2>Freshness</h2>
+${inputs.forecast !== undefined || inputs.backtest !== undefined ? `<h2>Tomorrow's forecast</h2>\n${forecastSection(inputs)}\n` : ''}<h2>Freshness</h2>
 ${freshnessSection(inputs)}
 <h2>Data</h2>
 ${dataSection(inputs.dataSummary)}
 <h2>Metrics</h2>
 ${metricsSection(inputs.metrics)}
-<h2>Charts</h2>
+${inputs.backtest !== undefined ? `<h2>Backtest</h2>\n${backtestSection(inputs)}\n` : ''}<h2>Charts</h2>
 ${chartsSection(inputs.charts)}
 <h2>Model</h2>
 ${inputs.modelSummary === undefined ? missing('The model summary (artifacts/train/summary.txt) is', 'train') : `<pre id="model-summary">${escapeHtml(inputs.modelSummary)}</pre>`}

@@ -29,7 +29,7 @@ export async function tryNoopFastPath(argv, io = {}) {
   const env = io.env ?? process.env;
   const out = io.out ?? process.stdout;
   if (argv.length !== 1 || argv[0] !== 'run' || env.PIPELINE_NO_FAST_PATH) return false;
-  /** @type {{ version: number, root: string, stagesModule: string, stages: string[], files: [string, number, number, number, number, number][], absent: string[] }} */
+  /** @type {{ version: number, root: string, stagesModule: string, stages: string[], closing?: string[], files: [string, number, number, number, number, number][], absent: string[] }} */
   let witness;
   try {
     witness = JSON.parse(readFileSync(witnessPath(cwd), 'utf8'));
@@ -49,5 +49,8 @@ export async function tryNoopFastPath(argv, io = {}) {
   const enabled = env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : !env.NO_COLOR && Boolean(out.isTTY) && env.TERM !== 'dumb';
   const c = createColors(enabled);
   out.write(witness.stages.map((name) => `${c.green('✓')} ${name}  ${c.dim('skipped (unchanged)')}\n`).join(''));
+  // What the full run printed after the stages (the forecast line); the files it came from are among
+  // the outputs checked above.
+  out.write((witness.closing ?? []).map((line) => `${line}\n`).join(''));
   return true;
 }

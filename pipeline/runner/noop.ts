@@ -38,6 +38,8 @@ export async function recordNoopWitness(
   stagesModule: string | undefined,
   result: RunResult,
   verified: (path: string) => FileStamp | undefined,
+  /** Lines the run printed after the stages' (the forecast line): the fast path prints them too. */
+  closing: readonly string[] = [],
 ): Promise<boolean> {
   const root = project.root;
   if (result.dry || result.outcome !== 'success' || result.stages.some((s) => s.action !== 'skipped')) {
@@ -98,7 +100,15 @@ export async function recordNoopWitness(
   const tmp = `${target}.${process.pid}.tmp`;
   await writeFile(
     tmp,
-    JSON.stringify({ version: WITNESS_VERSION, root, stagesModule: stagesModule ?? '', stages: result.stages.map((s) => s.stage), files: rows, absent: [...absent] }),
+    JSON.stringify({
+      version: WITNESS_VERSION,
+      root,
+      stagesModule: stagesModule ?? '',
+      stages: result.stages.map((s) => s.stage),
+      closing,
+      files: rows,
+      absent: [...absent],
+    }),
   );
   await rename(tmp, target);
   return true;

@@ -6,6 +6,7 @@ import { BaselineMissing, diffLeaves, METRICS_OUTPUT, metricsBaseline, type Diff
 import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
 import { metricFigures, metricsTable } from '../../inspect/metricsTable.ts';
 import { formatTable, outputFormat, toJson, type Table } from '../../inspect/table.ts';
+import { backtestRows, forecastRows, readBacktest, readForecast } from '../../inspect/forecast.ts';
 import { defineCommand } from '../command.ts';
 
 interface MetricsArgs {
@@ -49,8 +50,25 @@ export const metricsCommand = defineCommand<MetricsArgs>({
       const format = outputFormat(args);
       const fresh = freshness.get('evaluate')?.fresh ?? false;
       if (args.diff === undefined) {
-        if (format === 'json') io.stdout.write(toJson({ path: METRICS_OUTPUT, fresh, metrics }));
-        else io.stdout.write(formatTable(metricsTable(metrics), format));
+        // Tomorrow's forecast and the backtest's pooled scores, when those stages are part of the
+        // pipeline and have run.
+        const active = new Set(project.stages.map((s) => s.name));
+        const forecast = active.has('forecast') ? await readForecast(project.root) : undefined;
+        const backtest = active.has('backtest') ? await readBacktest(project.root) : undefined;
+        if (forecast) warn(io, staleWarning('forecast', freshness));
+        if (backtest) warn(io, staleWarning('backtest', freshness));
+        if (format === 'json') {
+          const more = {
+            ...(forecast ? { forecast: { fresh: freshness.get('forecast')?.fresh ?? false, ...forecast } } : {}),
+            ...(backtest ? { backtest: { fresh: freshness.get('backtest')?.fresh ?? false, ...backtest } } : {}),
+          };
+          io.stdout.write(toJson({ path: METRICS_OUTPUT, fresh, metrics, ...more }));
+        } else {
+          const table = metricsTable(metrics);
+          const rows = [...table.rows, ...(forecast ? forecastRows(forecast) : []), ...(backtest ? backtestRows(backtest) : [])];
+          io.stdout.write(formatTable({ ...table, rows }, format));
+          if (format === 'table' && backtest) io.stdout.write(`\nbacktest: ${backtest.verdict}\n`);
+        }
         return 0;
       }
       let baseline;

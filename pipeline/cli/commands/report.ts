@@ -8,6 +8,7 @@ import { readLock } from '../../runner/lock.ts';
 import { displayPath } from '../../runner/project.ts';
 import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
 import { toJson } from '../../inspect/table.ts';
+import { readBacktest, readForecast } from '../../inspect/forecast.ts';
 import { defineCommand } from '../command.ts';
 
 interface ReportArgs {
@@ -18,7 +19,7 @@ interface ReportArgs {
 
 export const reportCommand = defineCommand<ReportArgs>({
   command: 'report',
-  describe: 'write artifacts/report.html: configuration, timings, data summary, metrics, charts, model summary (self-contained)',
+  describe: 'write artifacts/report.html: forecast, configuration, timings, data summary, metrics, backtest, charts, model summary (self-contained)',
   builder: (y) =>
     y
       .option('output', { type: 'string', describe: 'where to write the page (default artifacts/report.html)' })
@@ -29,6 +30,8 @@ export const reportCommand = defineCommand<ReportArgs>({
       const dir = project.artifactsDir;
       const [prediction, loss] = await Promise.all([chartUri(dir, 'evaluate', 'prediction'), chartUri(dir, 'evaluate', 'loss')]);
       const summary = await readFile(join(dir, 'train', 'summary.txt'), 'utf8').catch(() => undefined);
+      const active = new Set(project.stages.map((s) => s.name));
+      const backtestChart = await chartUri(dir, 'backtest', 'backtest');
       const html = renderReport({
         title: 'BTC/USD next-day forecast — pipeline report',
         stages: project.stages.map((s) => ({ name: s.name, description: s.description, params: effectiveParams(s, project.params) })),
@@ -41,6 +44,9 @@ export const reportCommand = defineCommand<ReportArgs>({
           { title: 'Training loss per epoch', source: loss.source, dataUri: loss.uri },
         ],
         modelSummary: summary,
+        forecast: active.has('forecast') ? ((await readForecast(project.root)) ?? null) : undefined,
+        backtest: active.has('backtest') ? ((await readBacktest(project.root)) ?? null) : undefined,
+        backtestChart: { title: 'Walk-forward backtest: real price, model forecast and persistence, and each fold\'s RMSE ratio', source: backtestChart.source, dataUri: backtestChart.uri },
       });
       const output = args.output ? resolve(io.cwd, args.output) : join(dir, 'report.html');
       await mkdir(dirname(output), { recursive: true });

@@ -9,6 +9,8 @@ import { loadProject, type Project } from '../../runner/project.ts';
 import { statCacheFile } from '../../runner/status.ts';
 import { discardAllStagingSync } from '../../runner/staging.ts';
 import { defineCommand, type Io } from '../command.ts';
+import { forecastLine, readForecast } from '../../inspect/forecast.ts';
+import { ArtifactError } from '../../inspect/artifacts.ts';
 
 interface RunArgs {
   stages?: string[];
@@ -71,10 +73,27 @@ function isPlainRun(args: RunArgs): boolean {
   );
 }
 
-async function recordWitness(startedAt: number, project: Project, io: Io, result: RunResult): Promise<void> {
+/**
+ * The run's last line: tomorrow's forecast, when the forecast stage was part of this run and is now up to
+ * date (it ran, was restored or was already fresh). A forecast.json that cannot be read says so instead.
+ */
+async function closingLines(project: Project, result: RunResult): Promise<string[]> {
+  if (result.dry || result.outcome !== 'success') return [];
+  const forecast = result.stages.find((s) => s.stage === 'forecast');
+  if (!forecast || !['ran', 'restored', 'skipped'].includes(forecast.action)) return [];
+  try {
+    const read = await readForecast(project.root);
+    return read ? [forecastLine(read)] : [];
+  } catch (error) {
+    if (error instanceof ArtifactError) return [`forecast: ${error.message}`];
+    throw error;
+  }
+}
+
+async function recordWitness(startedAt: number, project: Project, io: Io, result: RunResult, closing: readonly string[]): Promise<void> {
   try {
     const stat = await StatCache.open(statCacheFile(project.artifactsDir));
-    await recordNoopWitness(startedAt, project, io.env.PIPELINE_STAGES, result, (path) => stat.entry(path));
+    await recordNoopWitness(startedAt, project, io.env.PIPELINE_STAGES, result, (path) => stat.entry(path), closing);
   } catch {
     // Only an optimisation: without a witness the next run takes the full path.
   }
@@ -135,6 +154,8 @@ export const runCommand = defineCommand<RunArgs>({
         onEvent: args.json ? undefined : (e) => logger.handle(e),
       });
     } catch (error) {
+      // The bar (if any) goes before the error is printed.
+      logger.close();
       if (error instanceof ConfigError) return reportConfigError(error, io);
       if (error instanceof BusyError) {
         io.stderr.write(`pipeline run: ${error.message}\n`);
@@ -145,9 +166,11 @@ export const runCommand = defineCommand<RunArgs>({
       logger.close();
       process.off('SIGINT', onSigint);
     }
-    if (isPlainRun(args)) await recordWitness(startedAt, project, io, result);
+    const closing = args.json ? [] : await closingLines(project, result);
+    if (isPlainRun(args)) await recordWitness(startedAt, project, io, result, closing);
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (result.dry) printDry(result, io);
+    else for (const line of closing) io.stdout.write(`${line}\n`);
     switch (result.outcome) {
       case 'success':
         return EXIT.ok;

@@ -1,0 +1,119 @@
+// The forecast and backtest stages' results as people see them: the run's last line, their rows in
+// `pipeline metrics`, and the report's opening. Read leniently (a field added later is ignored) but a
+// damaged file is named, never mistaken for a missing one.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ArtifactError } from './artifacts.ts';
+import type { Cell } from './table.ts';
+
+export const FORECAST_OUTPUT = 'artifacts/forecast/forecast.json';
+export const BACKTEST_OUTPUT = 'artifacts/backtest/metrics.json';
+
+const ForecastFile = z.object({
+  date: z.string(),
+  price: z.number(),
+  last_date: z.string(),
+  last_price: z.number(),
+  change: z.number(),
+  change_pct: z.number(),
+  seed_min: z.number().optional(),
+  seed_median: z.number().optional(),
+  seed_max: z.number().optional(),
+  trained_from: z.string(),
+  trained_to: z.string(),
+  pairs: z.number(),
+  seed: z.number(),
+});
+export type Forecast = z.infer<typeof ForecastFile>;
+
+const Scores = z.object({ rmse: z.number(), mae: z.number(), mape: z.number(), directional_accuracy: z.number().nullable() });
+const BacktestFile = z.object({
+  folds: z.array(
+    z.object({ fold: z.number(), from: z.string(), to: z.string(), model_rmse: z.number(), persistence_rmse: z.number(), rmse_ratio: z.number() }),
+  ),
+  pooled: z.object({
+    days: z.number(),
+    rmse_ratio: z.number(),
+    model: Scores,
+    persistence: Scores,
+    up_days_share: z.number(),
+  }),
+  diebold_mariano: z.object({ statistic: z.number().nullable(), p_value: z.number().nullable(), n: z.number() }),
+  beats_persistence: z.boolean(),
+  verdict: z.string(),
+});
+export type Backtest = z.infer<typeof BacktestFile>;
+
+async function readResult<T>(root: string, output: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(root, output), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ArtifactError(`${output}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ArtifactError(`${output}: ${issue.path.length > 0 ? `key "${issue.path.join('.')}": ` : ''}${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** artifacts/forecast/forecast.json, or undefined when the stage has not written it. */
+export function readForecast(root: string): Promise<Forecast | undefined> {
+  return readResult(root, FORECAST_OUTPUT, ForecastFile);
+}
+
+/** artifacts/backtest/metrics.json, or undefined when the stage has not written it. */
+export function readBacktest(root: string): Promise<Backtest | undefined> {
+  return readResult(root, BACKTEST_OUTPUT, BacktestFile);
+}
+
+const usd = (value: number) => String(Math.round(value));
+
+/** `forecast for 2022-03-02: 44120 USD (last day 43813; seeds 43500..44900)` */
+export function forecastLine(f: Forecast): string {
+  const seeds = f.seed_min !== undefined && f.seed_max !== undefined ? `; seeds ${usd(f.seed_min)}..${usd(f.seed_max)}` : '';
+  return `forecast for ${f.date}: ${usd(f.price)} USD (last day ${usd(f.last_price)}${seeds})`;
+}
+
+/** Rows for the metrics table (metric, model, persistence, unit): the forecast beside "tomorrow = today". */
+export function forecastRows(f: Forecast): Cell[][] {
+  const rows: Cell[][] = [
+    ['forecast.date', f.date, null, null],
+    // Persistence forecasts the last day's price.
+    ['forecast.price', f.price, f.last_price, 'USD'],
+    ['forecast.last_date', f.last_date, null, null],
+    ['forecast.change', f.change, null, 'USD'],
+    ['forecast.change_pct', f.change_pct, null, 'percent'],
+  ];
+  if (f.seed_min !== undefined) rows.push(['forecast.seed_min', f.seed_min, null, 'USD'], ['forecast.seed_median', f.seed_median ?? null, null, 'USD'], ['forecast.seed_max', f.seed_max ?? null, null, 'USD']);
+  rows.push(['forecast.trained_from', f.trained_from, null, null], ['forecast.trained_to', f.trained_to, null, null], ['forecast.pairs', f.pairs, null, 'pairs']);
+  return rows;
+}
+
+/** Rows for the metrics table: the backtest's pooled scores beside persistence's, then its test. */
+export function backtestRows(b: Backtest): Cell[][] {
+  const m = b.pooled.model;
+  const p = b.pooled.persistence;
+  return [
+    ['backtest.folds', b.folds.length, null, 'folds'],
+    ['backtest.days', b.pooled.days, null, 'days'],
+    ['backtest.rmse', m.rmse, p.rmse, 'USD'],
+    ['backtest.mae', m.mae, p.mae, 'USD'],
+    ['backtest.mape', m.mape, p.mape, 'percent'],
+    ['backtest.directional_accuracy', m.directional_accuracy, p.directional_accuracy, 'share of days, 0..1'],
+    ['backtest.up_days_share', b.pooled.up_days_share, null, 'share of days, 0..1'],
+    ['backtest.rmse_ratio', b.pooled.rmse_ratio, null, null],
+    ['backtest.diebold_mariano.statistic', b.diebold_mariano.statistic, null, null],
+    ['backtest.diebold_mariano.p_value', b.diebold_mariano.p_value, null, null],
+    ['backtest.beats_persistence', b.beats_persistence, null, null],
+  ];
+}
