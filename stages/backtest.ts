@@ -11,6 +11,7 @@ export const backtest = defineStage({
   }),
   // The model is the train stage's config and seed (its seed spread is not part of the backtest).
   uses: [
+    'scale.target',
     'split.lookback',
     'train.units',
     'train.layers',

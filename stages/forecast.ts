@@ -8,6 +8,7 @@ export const forecast = defineStage({
   params: paramsOf({}),
   // The train stage's config, seed and seed spread, trained on every day.
   uses: [
+    'scale.target',
     'split.lookback',
     'train.units',
     'train.layers',

@@ -1,11 +1,17 @@
 import { defineStage } from '../pipeline/contract/stage.ts';
-import { paramsOf } from '../pipeline/contract/params.ts';
+import { oneOf, paramsOf } from '../pipeline/contract/params.ts';
 
 export const scale = defineStage({
   name: 'scale',
-  description: 'Min-max scale the daily price to [0, 1], fitted on the training days only',
+  description: 'Min-max scale the daily price (or its log return) to [0, 1], fitted on the training days only',
   module: import.meta.url,
-  params: paramsOf({}),
+  params: paramsOf({
+    target: oneOf(
+      ['price', 'log_return'],
+      'price',
+      'what the model predicts: the price (the notebook) or the daily log return ln p_t − ln p_{t−1}, turned back into a price from the real day before',
+    ),
+  }),
   uses: ['split.test_days'],
   libraries: ['apache-arrow'],
   inputs: () => [{ stage: 'aggregate', file: 'daily.arrow' }],

@@ -218,11 +218,11 @@ describe('folds on worker threads', () => {
 });
 
 describe('what the backtest and the forecast depend on', () => {
-  it('both declare every train parameter they train with (the backtest all but the seed spread), and split.lookback', () => {
+  it('both declare every train parameter they train with (the backtest all but the seed spread), split.lookback and scale.target', () => {
     const keys = Object.keys((train.params as unknown as { shape: Record<string, unknown> }).shape).map((k) => `train.${k}`);
     expect(keys.length).toBeGreaterThan(5);
-    expect([...(forecast.uses ?? [])].sort()).toEqual([...keys, 'split.lookback'].sort());
-    expect([...(backtest.uses ?? [])].sort()).toEqual([...keys.filter((k) => k !== 'train.spread_seeds'), 'split.lookback'].sort());
+    expect([...(forecast.uses ?? [])].sort()).toEqual([...keys, 'split.lookback', 'scale.target'].sort());
+    expect([...(backtest.uses ?? [])].sort()).toEqual([...keys.filter((k) => k !== 'train.spread_seeds'), 'split.lookback', 'scale.target'].sort());
   });
 });
 

@@ -99,6 +99,16 @@ describe('the report with a forecast and a backtest', () => {
     expect(text(html)).toContain(`Walk-forward backtest: ${verdict}.`);
   });
 
+  test('says when the model predicts log returns', async () => {
+    await write('forecast', 'forecast.json', { ...forecast, target: 'log_return' });
+    const verdict = "over 20 days the model's error is 4.0% below persistence's; Diebold–Mariano p = 0.016: the model beats persistence";
+    await write('backtest', 'metrics.json', { ...backtestMetrics(0.96, 0.016, verdict), target: 'log_return' });
+    const html = await report();
+    expect(text(html)).toContain('seed 42, predicting the daily log return (the last price times exp of it).');
+    expect(text(html)).toContain(`Walk-forward backtest: ${verdict}.`);
+    expect(text(html)).toContain("Over 20 days the model's error is 4.0% below persistence's; Diebold–Mariano p = 0.016: the model beats persistence (target: daily log return).");
+  });
+
   test('a damaged forecast.json is named, not taken for a missing one', async () => {
     await write('forecast', 'forecast.json', { ...forecast, price: 'high' });
     const { code, stderr } = await runCli(['report'], fixture.root);

@@ -92,3 +92,17 @@ test('a run that skips everything still ends with the forecast line, and so does
   // --json and --dry print no such line.
   expect((await runCli(['run', '--dry'], root)).stdout).not.toContain('forecast for');
 }, 60_000);
+
+test('with scale.target log_return too: a forced rerun leaves every artifact byte-identical', async () => {
+  const set = ['--set', 'scale.target=log_return'];
+  const run = await runCli(['run', ...set], root);
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/scale: fitted on \d+ daily log returns/);
+  const scaler = JSON.parse(await readFile(join(root, 'artifacts', 'scale', 'scaler.json'), 'utf8')) as { target: string };
+  expect(scaler.target).toBe('log_return');
+  const before = await artifactHashes();
+  const again = await runCli(['run', '--force', ...set], root);
+  expect(again.code).toBe(0);
+  expect(await artifactHashes()).toEqual(before);
+  expect(again.stdout.trimEnd().split('\n').at(-1)).toBe(run.stdout.trimEnd().split('\n').at(-1));
+}, 120_000);

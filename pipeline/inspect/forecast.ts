@@ -24,11 +24,14 @@ const ForecastFile = z.object({
   trained_to: z.string(),
   pairs: z.number(),
   seed: z.number(),
+  /** What the model predicted (scale.target); absent in files from before the log-return target. */
+  target: z.enum(['price', 'log_return']).optional(),
 });
 export type Forecast = z.infer<typeof ForecastFile>;
 
 const Scores = z.object({ rmse: z.number(), mae: z.number(), mape: z.number(), directional_accuracy: z.number().nullable() });
 const BacktestFile = z.object({
+  target: z.enum(['price', 'log_return']).optional(),
   folds: z.array(
     z.object({ fold: z.number(), from: z.string(), to: z.string(), model_rmse: z.number(), persistence_rmse: z.number(), rmse_ratio: z.number() }),
   ),

@@ -146,7 +146,8 @@ function forecastSection(inputs: ReportInputs): string {
     parts.push(
       `<p id="forecast" class="forecast"><b>${escapeHtml(f.date)}: ${escapeHtml(usd(f.price))}</b> — the last day, ${escapeHtml(f.last_date)}, was ${escapeHtml(usd(f.last_price))} ` +
         `(change ${escapeHtml(signed(f.change, usd(Math.abs(f.change))))}, ${escapeHtml(signed(f.change_pct, `${Math.abs(f.change_pct).toFixed(2)}%`))}).${seeds} ` +
-        `Trained on ${escapeHtml(String(f.pairs))} pairs (${escapeHtml(f.trained_from)} .. ${escapeHtml(f.trained_to)}), seed ${escapeHtml(String(f.seed))}.</p>`,
+        `Trained on ${escapeHtml(String(f.pairs))} pairs (${escapeHtml(f.trained_from)} .. ${escapeHtml(f.trained_to)}), seed ${escapeHtml(String(f.seed))}` +
+        `${f.target === 'log_return' ? ', predicting the daily log return (the last price times exp of it)' : ''}.</p>`,
     );
     parts.push(`<p class="muted"><code>${escapeHtml(forecastLine(f))}</code></p>`);
   } else {
@@ -191,7 +192,8 @@ function backtestSection(inputs: ReportInputs): string {
       ['Diebold–Mariano p', dm.p_value, null, 'two-sided'],
     ],
   );
-  return `<p id="backtest-sentence">${escapeHtml(b.verdict.charAt(0).toUpperCase() + b.verdict.slice(1))}.</p>\n${chart}\n${folds}\n${pooled}`;
+  const target = b.target === undefined ? '' : ` (target: ${escapeHtml(b.target === 'log_return' ? 'daily log return' : 'price')})`;
+  return `<p id="backtest-sentence">${escapeHtml(b.verdict.charAt(0).toUpperCase() + b.verdict.slice(1))}${target}.</p>\n${chart}\n${folds}\n${pooled}`;
 }
 
 function chartsSection(charts: readonly Chart[]): string {

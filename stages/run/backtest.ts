@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { DateDay, Float64, Int32, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { ParamsError, type StageContext } from '../../pipeline/contract/stage.ts';
 import { dateDayColumn, float64Column, isoDate, readArrowTable } from '../lib/data/arrow.ts';
-import { applyMinMax, fitMinMax, invertMinMax, pairsOf, type MinMax, type SeriesPairs } from '../lib/data/scaling.ts';
+import { applyMinMax, fitMinMax, pairsOf, targetOf, targetSeries, toPrice, type MinMax, type SeriesPairs } from '../lib/data/scaling.ts';
 import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, predict, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { lookbackOf, specOf, trainModels, trainParamsOf } from '../lib/model/train-models.ts';
@@ -24,8 +24,9 @@ export interface Fold {
 }
 
 /**
- * Each fold sees only what lay before its window: the scaler's range and the training pairs' targets.
- * Inside the window every day is predicted from the real day(s) before it, scaled the fold's way.
+ * Each fold sees only what lay before its window: the scaler's range and the training pairs' targets
+ * (with log returns: only returns whose day lies before the window). Inside the window every day is
+ * predicted from the real value(s) before it, scaled the fold's way. Indices are the series'.
  */
 export function foldsOf(series: Float64Array, lookback: number, count: number, horizon: number): Fold[] {
   return foldWindows(series.length, count, horizon).map((window) => {
@@ -44,20 +45,24 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
   const prices = float64Column(table, 'price', path);
   const p = trainParamsOf(ctx.pipeline);
   const lookback = lookbackOf(ctx.pipeline);
+  const target = targetOf(ctx.pipeline);
   const { folds: count, horizon } = ctx.params;
 
-  const series = prices;
-  const needed = valuesNeeded(count, horizon, lookback);
-  if (series.length < needed) {
+  // One value per day from day `firstDay` on: series index k is day k + firstDay.
+  const series = targetSeries(prices, target);
+  const first = series.firstDay;
+  const needed = valuesNeeded(count, horizon, lookback) + first;
+  if (prices.length < needed) {
+    const returns = first > 0 ? ' (the first day has no log return)' : '';
     throw new ParamsError(
       ['backtest.folds', 'backtest.horizon'],
       `backtest.folds = ${count} of backtest.horizon = ${horizon} days need at least ${needed} days (${count * horizon} to test, ` +
-        `and ${needed - count * horizon} before them to fit the scaler and train on one pair with split.lookback = ${lookback}), ` +
+        `and ${needed - count * horizon} before them to fit the scaler and train on one pair with split.lookback = ${lookback}${returns}), ` +
         `but ${shown} has ${prices.length}; lower backtest.folds or backtest.horizon`,
     );
   }
 
-  const folds = foldsOf(series, lookback, count, horizon);
+  const folds = foldsOf(series.values, lookback, count, horizon);
 
   const warn = (message: string) => ctx.info(`tfjs: ${message}`);
   const started = performance.now();
@@ -89,12 +94,13 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
       const out = predict(model, fold.test.x, fold.test.rows, lookback);
       for (let n = 0; n < fold.test.rows; n++) {
         const row = f * horizon + n;
-        const t = fold.test.targets[n]!;
+        const day = fold.test.targets[n]! + first;
         foldColumn[row] = fold.window.fold;
-        date[row] = days[t]!;
-        real[row] = prices[t]!;
-        persistence[row] = prices[t - 1]!;
-        predicted[row] = invertMinMax(fold.fit, out[n]!);
+        date[row] = days[day]!;
+        real[row] = prices[day]!;
+        persistence[row] = prices[day - 1]!;
+        // The price, or the real day before moved by the predicted log return.
+        predicted[row] = toPrice(target, fold.fit, out[n]!, prices[day - 1]!);
       }
     });
   } finally {
@@ -117,13 +123,13 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
     const baseline = persistenceMetrics(real.subarray(from, to), persistence.subarray(from, to));
     return {
       fold: fold.window.fold,
-      from: isoDate(days[fold.window.start]!),
-      to: isoDate(days[fold.window.end - 1]!),
+      from: isoDate(days[fold.window.start + first]!),
+      to: isoDate(days[fold.window.end - 1 + first]!),
       model_rmse: model.rmse,
       persistence_rmse: baseline.rmse,
       rmse_ratio: model.rmse / baseline.rmse,
       train_pairs: fold.train.rows,
-      scaler: { min: fold.fit.min, max: fold.fit.max, fit_from: isoDate(days[0]!), fit_to: isoDate(days[fold.window.start - 1]!) },
+      scaler: { min: fold.fit.min, max: fold.fit.max, fit_from: isoDate(days[first]!), fit_to: isoDate(days[fold.window.start - 1 + first]!) },
     };
   });
   const pooledModel = forecastMetrics(real, predicted, persistence);
@@ -132,6 +138,7 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
   const dm = dieboldMariano(real, predicted, persistence);
   const verdict = backtestSentence(rows, pooledRatio, dm.p_value);
   const metrics = {
+    target,
     folds: foldMetrics,
     pooled: {
       days: rows,
@@ -153,6 +160,7 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
       up_days_share: 'share of days, 0..1',
     },
     notes: {
+      target: 'what the model predicted (scale.target): the price, or the log return turned into a price from the real day before; every figure here is in USD on prices',
       folds: `fold k of ${count} tests the ${horizon} days ending (${count} − k)·${horizon} days before the last day; its scaler is fitted on the days before the window and its model (the train config and seed) trained on the pairs whose target lies before the window; each window day is predicted from the real day(s) before it`,
       persistence: 'the naive forecast: tomorrow = today (the real price of the day before)',
       rmse_ratio: 'model rmse / persistence rmse; below 1 beats the naive forecast',

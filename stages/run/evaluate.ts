@@ -10,13 +10,20 @@ import { lossSpec, predictionSpec, renderSpec } from '../lib/charts/charts.ts';
 import { paramLayout } from '../lib/model/lstm.ts';
 import { readSpread, summarizeSpread, type Spread } from '../lib/model/seed-spread.ts';
 import { readJson } from '../lib/data/json-file.ts';
-import { invertMinMax } from '../lib/data/scaling.ts';
+import { TARGETS, toPrice } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import type { evaluate } from '../evaluate.ts';
 
-const Scaler = z.object({ min: z.number(), max: z.number(), fit_from: z.string(), fit_to: z.string() }).refine((s) => s.max > s.min, {
-  message: '"max" must be greater than "min"',
-});
+const Scaler = z
+  .object({
+    // Written by scale since the log-return target; a scaler.json without it was fitted on prices.
+    target: z.enum(TARGETS).default('price'),
+    min: z.number(),
+    max: z.number(),
+    fit_from: z.string(),
+    fit_to: z.string(),
+  })
+  .refine((s) => s.max > s.min, { message: '"max" must be greater than "min"' });
 const History = z.object({ loss: z.array(z.number()) });
 
 // The split copies scaled values, so a pair's inputs equal scaled.arrow's values up to float noise.
@@ -93,7 +100,8 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     }
     real[i] = daily.price[row]!;
     persistence[i] = daily.price[row - 1]!;
-    predicted[i] = invertMinMax(scaler, scaledPredictions[i]!);
+    // The price, or the real day before moved by the predicted log return.
+    predicted[i] = toPrice(scaler.target, scaler, scaledPredictions[i]!, persistence[i]!);
   }
 
   const table = new Table({
@@ -111,7 +119,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
   // The same config from other seeds, scored exactly like the model (USD, against the same persistence).
   const spreadRmse = spreadPredictions.map((scaledOut) => {
     let squared = 0;
-    for (let i = 0; i < n; i++) squared += (invertMinMax(scaler, scaledOut[i]!) - real[i]!) ** 2;
+    for (let i = 0; i < n; i++) squared += (toPrice(scaler.target, scaler, scaledOut[i]!, persistence[i]!) - real[i]!) ** 2;
     return Math.sqrt(squared / n);
   });
   const seedSpread = summarizeSpread(rmseRatio, spreadRmse.map((rmse) => rmse / baselineMetrics.rmse));

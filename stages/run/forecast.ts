@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { dateDayColumn, float64Column, isoDate, readArrowTable } from '../lib/data/arrow.ts';
-import { applyMinMax, fitMinMax, invertMinMax, pairsOf } from '../lib/data/scaling.ts';
+import { applyMinMax, fitMinMax, pairsOf, targetOf, targetSeries, toPrice } from '../lib/data/scaling.ts';
 import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, predict, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { saveModel } from '../lib/model/model-files.ts';
@@ -24,18 +24,22 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
   const prices = float64Column(table, 'price', path);
   const p = trainParamsOf(ctx.pipeline);
   const lookback = lookbackOf(ctx.pipeline);
+  const target = targetOf(ctx.pipeline);
   const n = prices.length;
 
-  // As scale and split do, but through the last day: the scaler sees every day, the pairs' targets run
-  // to the last day, and the input of tomorrow's forecast is the last `lookback` real days.
-  const series = prices;
-  if (series.length < lookback + 1) {
-    throw new Error(`${path}: ${n} days; a forecast with split.lookback = ${lookback} needs at least ${lookback + 1} (one training pair)`);
+  // As scale and split do, but through the last day: the scaler sees every day's value, the pairs'
+  // targets run to the last day, and the input of tomorrow's forecast is the last `lookback` real values.
+  const series = targetSeries(prices, target);
+  const values = series.values;
+  if (values.length < lookback + 1) {
+    const needed = lookback + 1 + series.firstDay;
+    throw new Error(`${path}: ${n} days; a forecast with split.lookback = ${lookback} and scale.target = ${target} needs at least ${needed} (one training pair)`);
   }
-  const fit = fitMinMax(series, 0, series.length);
-  const scaled = applyMinMax(fit, series);
-  const pairs = pairsOf(scaled, lookback, lookback, series.length);
-  const input = scaled.slice(series.length - lookback);
+  const fit = fitMinMax(values, 0, values.length);
+  const scaled = applyMinMax(fit, values);
+  const pairs = pairsOf(scaled, lookback, lookback, values.length);
+  const input = scaled.slice(values.length - lookback);
+  const dayOf = (k: number) => days[k + series.firstDay]!;
 
   // The model (train.seed) and, like train, the seed spread: each trained on every pair.
   const seeds = [p.seed, ...spreadSeeds(p.seed, p.spread_seeds)];
@@ -61,10 +65,10 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
   try {
     forecasts = trained.results.map((result) => {
       writeWeights(model, spec, result.theta);
-      return invertMinMax(fit, predict(model, input, 1, lookback)[0]!);
+      return toPrice(target, fit, predict(model, input, 1, lookback)[0]!, prices[n - 1]!);
     });
-    // The saved model is the one of train.seed: load it, feed it the last day(s) scaled by scaler.json,
-    // and `price` comes back.
+    // The saved model is the one of train.seed: load it, feed it the last day(s) (their log returns with
+    // that target) scaled by scaler.json, and `price` comes back.
     writeWeights(model, spec, trained.results[0]!.theta);
     await saveModel(model, ctx.output('model.json'), ctx.output('weights.bin'));
   } finally {
@@ -86,15 +90,19 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
     change: price - lastPrice,
     change_pct: (100 * (price - lastPrice)) / lastPrice,
     ...spread,
-    trained_from: isoDate(days[pairs.targets[0]!]!),
-    trained_to: isoDate(days[pairs.targets[pairs.rows - 1]!]!),
+    trained_from: isoDate(dayOf(pairs.targets[0]!)),
+    trained_to: isoDate(dayOf(pairs.targets[pairs.rows - 1]!)),
     pairs: pairs.rows,
     seed: p.seed,
+    target,
     lookback,
     ...(seeds.length > 1 ? { seed_prices: seeds.map((seed, i) => ({ seed, price: forecasts[i]! })) } : {}),
     units: { price: 'USD', last_price: 'USD', change: 'USD', change_pct: 'percent' },
     notes: {
-      price: "the model (the train config and seed) trained on every day, fed the last day(s): tomorrow's daily mean price",
+      price:
+        target === 'price'
+          ? "the model (the train config and seed) trained on every day, fed the last day(s): tomorrow's daily mean price"
+          : "the model (the train config and seed) trained on every day's log return, fed the last day(s)' returns: the last price times exp(the predicted return), tomorrow's daily mean price",
       last_price: 'the last day\'s price: the persistence forecast ("tomorrow = today")',
       trained_from: 'first and last target day of the training pairs (trained_to is the last day of data)',
       ...(seeds.length > 1
@@ -104,11 +112,12 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
   };
   await writeFile(ctx.output('forecast.json'), `${JSON.stringify(result, null, 2)}\n`);
   const scaler = {
+    target,
     min: fit.min,
     max: fit.max,
-    fit_from: isoDate(days[0]!),
+    fit_from: isoDate(dayOf(0)),
     fit_to: isoDate(lastDay),
-    days_fitted: n,
+    days_fitted: values.length,
     scale: fit.scale,
     offset: fit.offset,
   };

@@ -23,7 +23,7 @@ export const FIXTURE_CONFIG = `stages:
   sample:    { days: 0, seed: 7 }
   ingest:    { source: sample }
   aggregate: { gaps: ffill }
-  scale:     {}
+  scale:     { target: price }
   split:     { test_days: 30, lookback: 1 }
   train:     { units: 4, layers: 1, activation: sigmoid, dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42 }
   evaluate:  {}

@@ -1,7 +1,50 @@
 // What the model sees of the daily prices, in one place for every stage that fits it or undoes it
-// (scale, split, evaluate, forecast, backtest): the min-max scaler, the supervised pairs, and the way
-// back to USD. The same operations in the same order give the same doubles, which is what makes the
-// backtest's last fold equal evaluate's predictions number for number.
+// (scale, split, evaluate, forecast, backtest): the target series (the price itself, or its daily log
+// return), the min-max scaler, the supervised pairs, and the way back to USD. The same operations in
+// the same order give the same doubles, which is what makes the backtest's last fold equal evaluate's
+// predictions number for number.
+import type { PipelineParams } from '../../../pipeline/contract/stage.ts';
+
+/**
+ * What the model learns to predict: `price` (the notebook: the price level, min-max scaled) or
+ * `log_return` (r_t = ln p_t − ln p_{t−1}, min-max scaled, turned back into a price from the real day
+ * before: p̂_t = p_{t−1} · exp(r̂_t)).
+ */
+export type Target = 'price' | 'log_return';
+
+export const TARGETS = ['price', 'log_return'] as const satisfies readonly Target[];
+
+/** scale.target among the pipeline's params (a stage that uses it declares it in its `uses`). */
+export function targetOf(pipeline: PipelineParams): Target {
+  const target = pipeline.scale?.target ?? 'price';
+  if (!(TARGETS as readonly unknown[]).includes(target)) throw new Error(`scale.target must be one of ${TARGETS.join(', ')}, got ${JSON.stringify(target)}`);
+  return target as Target;
+}
+
+/** The target's values, one per day from day `firstDay` on (the first day has no return). */
+export interface TargetSeries {
+  readonly target: Target;
+  /** values[k] belongs to day k + firstDay. */
+  readonly values: Float64Array;
+  /** 0 for price, 1 for log_return. */
+  readonly firstDay: number;
+}
+
+export function targetSeries(prices: Float64Array, target: Target): TargetSeries {
+  if (target === 'price') return { target, values: prices, firstDay: 0 };
+  const values = new Float64Array(Math.max(0, prices.length - 1));
+  for (let k = 0; k < values.length; k++) values[k] = Math.log(prices[k + 1]!) - Math.log(prices[k]!);
+  return { target, values, firstDay: 1 };
+}
+
+/**
+ * A model output (scaled) back to a price in USD: the price itself for `price`, or for `log_return` the
+ * real previous day's price moved by the predicted return, p_{t−1} · exp(r̂).
+ */
+export function toPrice(target: Target, fit: { readonly min: number; readonly max: number }, scaled: number, previousPrice: number): number {
+  const value = invertMinMax(fit, scaled);
+  return target === 'price' ? value : previousPrice * Math.exp(value);
+}
 
 /** A fitted min-max scaler: scaled = value · scale + offset (sklearn's `scale_` and `min_`). */
 export interface MinMax {
