@@ -2,7 +2,10 @@
 // seeds instead of one draw: our trainer (stages/lib: tfjs initialisers, fused LSTM, tfjs-equivalent
 // Adam) for 100 spaced seeds, beside PyTorch training the same model with Keras' initialisers
 // (bench/train/torch_lstm.py, keras cell) for 20 seeds, on the default pipeline's pairs. Also how the
-// figure moves with more epochs (ours only). Figures also go to bench/results/quality.json.
+// figure moves with more epochs (ours only), and (issue 16, bench/quality-backtest.ts) the 12-fold
+// walk-forward backtest for both targets, price and log_return, over several seeds beside PyTorch.
+// Figures also go to bench/results/quality.json.
+import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +17,8 @@ import { FusedLstm, type LstmSpec } from '../stages/lib/model/lstm.ts';
 import { trainFused } from '../stages/lib/model/trainer.ts';
 import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
 import { DEFAULT, PYTHON, dataRoot, pairsCsv, rmseRatio } from './train.ts';
+import { float64Column, readArrowTable } from '../stages/lib/data/arrow.ts';
+import { backtestQuality } from './quality-backtest.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -181,6 +186,13 @@ interface TorchOutput {
   runs: TorchRun[];
 }
 
+/** Every day's price: aggregate's daily series, or (without it) the price column of scale's file. */
+async function dailyPrices(root: string): Promise<Float64Array> {
+  const daily = join(root, 'artifacts', 'aggregate', 'daily.arrow');
+  const path = existsSync(daily) ? daily : join(root, 'artifacts', 'scale', 'scaled.arrow');
+  return float64Column(await readArrowTable(path), 'price', path);
+}
+
 export async function bench(): Promise<void> {
   const data = await dataRoot();
   try {
@@ -324,6 +336,7 @@ export async function bench(): Promise<void> {
         EPOCHS.map((n) => [n, { ...byEpochs[n], rmse_ratio: oursRuns.map((r) => r.at[n]!.rmse_ratio), final_loss: oursRuns.map((r) => r.at[n]!.final_loss) }]),
       ),
       epoch_readout_equals_plain_run: shortcutOk,
+      backtest: await backtestQuality(await dailyPrices(data.root), work),
     };
     await writeFile(join(root, 'bench', 'results', 'quality.json'), `${JSON.stringify(results, null, 2)}\n`);
   } finally {

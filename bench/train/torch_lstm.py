@@ -7,6 +7,9 @@ Reads a CSV with columns x1..xL,y (scaled); prints one JSON line with the timing
 `--seeds 0,1,2` (for bench/quality.ts) trains one model per seed in this one process, each from
 torch.manual_seed(seed) with a fresh model and optimizer, so each run is what `--seed N` alone gives; it
 prints one JSON line holding a list of per-seed results (seed, final loss, seconds, test predictions).
+`--manifest FILE` (for the backtest in bench/quality.ts) reads a JSON list of {"name", "csv", "test"}
+(one backtest fold each: its training pairs and its window's pairs) and trains every fold from every
+seed of `--seeds` in this one process; it prints one JSON line with a run per (fold, seed).
 """
 import argparse
 import json
@@ -92,7 +95,8 @@ def fit(a, seed, x, y, test):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--csv", required=True)
+    p.add_argument("--csv")
+    p.add_argument("--manifest", help="JSON list of {name, csv, test}: one run per entry and seed of --seeds")
     p.add_argument("--units", type=int, default=4)
     p.add_argument("--activation", default="sigmoid")
     p.add_argument("--epochs", type=int, default=30)
@@ -103,6 +107,38 @@ def main():
     p.add_argument("--cell", choices=["keras", "nn"], default="keras")
     p.add_argument("--test", help="CSV of test pairs (x1..xL,y) to predict after training")
     a = p.parse_args()
+
+    if a.manifest is not None:
+        with open(a.manifest) as f:
+            entries = json.load(f)
+        seeds = [int(s) for s in (a.seeds or str(a.seed)).split(",") if s.strip()]
+        runs = []
+        for entry in entries:
+            data = np.loadtxt(entry["csv"], delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+            x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
+            y = torch.from_numpy(data[:, -1:]).contiguous()
+            test = np.loadtxt(entry["test"], delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+            for seed in seeds:
+                history, seconds, predictions, train_mse = fit(a, seed, x, y, test)
+                runs.append({
+                    "name": entry["name"],
+                    "seed": seed,
+                    "final_loss": history[-1],
+                    "train_mse": train_mse,
+                    "train_seconds": seconds,
+                    "test_predictions": predictions,
+                })
+        print(json.dumps({
+            "cell": a.cell,
+            "epochs": a.epochs,
+            "import_seconds": import_seconds,
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "runs": runs,
+        }))
+        return
+    if a.csv is None:
+        p.error("--csv is required (or --manifest)")
 
     data = np.loadtxt(a.csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
     x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
