@@ -1,5 +1,6 @@
 import { defineStage } from '../pipeline/contract/stage.ts';
 import { paramsOf, positiveInt } from '../pipeline/contract/params.ts';
+import { trainingUses } from './lib/model/train-uses.ts';
 
 export const backtest = defineStage({
   name: 'backtest',
@@ -10,19 +11,7 @@ export const backtest = defineStage({
     horizon: positiveInt(30, 'days per window; equal to split.test_days, the last fold is exactly evaluate\'s test window'),
   }),
   // The model is the train stage's config and seed (its seed spread is not part of the backtest).
-  uses: [
-    'scale.target',
-    'split.lookback',
-    'train.units',
-    'train.layers',
-    'train.activation',
-    'train.dropout',
-    'train.epochs',
-    'train.batch_size',
-    'train.learning_rate',
-    'train.shuffle',
-    'train.seed',
-  ],
+  uses: trainingUses({ spread: false }),
   libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow', 'vega', 'vega-lite', 'vega-statistics', '@resvg/resvg-js'],
   inputs: () => [{ stage: 'aggregate', file: 'daily.arrow' }],
   outputs: () => ['predictions.arrow', 'metrics.json', 'backtest.svg', 'backtest.png'],

@@ -1,5 +1,6 @@
 import { defineStage } from '../pipeline/contract/stage.ts';
 import { paramsOf } from '../pipeline/contract/params.ts';
+import { trainingUses } from './lib/model/train-uses.ts';
 
 export const forecast = defineStage({
   name: 'forecast',
@@ -7,20 +8,7 @@ export const forecast = defineStage({
   module: import.meta.url,
   params: paramsOf({}),
   // The train stage's config, seed and seed spread, trained on every day.
-  uses: [
-    'scale.target',
-    'split.lookback',
-    'train.units',
-    'train.layers',
-    'train.activation',
-    'train.dropout',
-    'train.epochs',
-    'train.batch_size',
-    'train.learning_rate',
-    'train.shuffle',
-    'train.seed',
-    'train.spread_seeds',
-  ],
+  uses: trainingUses({ spread: true }),
   libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-node', 'apache-arrow'],
   inputs: () => [{ stage: 'aggregate', file: 'daily.arrow' }],
   outputs: () => ['forecast.json', 'model.json', 'weights.bin', 'scaler.json'],

@@ -93,6 +93,26 @@ def fit(a, seed, x, y, test):
     return history, seconds, predictions, train_mse
 
 
+def load_pairs(path):
+    """x [rows, steps, 1] and y [rows, 1] from a CSV with columns x1..xL,y."""
+    data = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    return torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous(), torch.from_numpy(data[:, -1:]).contiguous()
+
+
+def seed_list(text):
+    return [int(s) for s in text.split(",") if s.strip()]
+
+
+def run_record(a, seed, x, y, test, **extra):
+    """One run from `seed` as a JSON-ready record."""
+    history, seconds, predictions, train_mse = fit(a, seed, x, y, test)
+    return {**extra, "seed": seed, "final_loss": history[-1], "train_mse": train_mse, "train_seconds": seconds, "test_predictions": predictions}
+
+
+def header():
+    return {"import_seconds": import_seconds, "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--csv")
@@ -111,61 +131,23 @@ def main():
     if a.manifest is not None:
         with open(a.manifest) as f:
             entries = json.load(f)
-        seeds = [int(s) for s in (a.seeds or str(a.seed)).split(",") if s.strip()]
         runs = []
         for entry in entries:
-            data = np.loadtxt(entry["csv"], delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-            x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
-            y = torch.from_numpy(data[:, -1:]).contiguous()
+            x, y = load_pairs(entry["csv"])
             test = np.loadtxt(entry["test"], delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-            for seed in seeds:
-                history, seconds, predictions, train_mse = fit(a, seed, x, y, test)
-                runs.append({
-                    "name": entry["name"],
-                    "seed": seed,
-                    "final_loss": history[-1],
-                    "train_mse": train_mse,
-                    "train_seconds": seconds,
-                    "test_predictions": predictions,
-                })
-        print(json.dumps({
-            "cell": a.cell,
-            "epochs": a.epochs,
-            "import_seconds": import_seconds,
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "runs": runs,
-        }))
+            runs += [run_record(a, seed, x, y, test, name=entry["name"]) for seed in seed_list(a.seeds or str(a.seed))]
+        print(json.dumps({"cell": a.cell, "epochs": a.epochs, **header(), "runs": runs}))
         return
     if a.csv is None:
         p.error("--csv is required (or --manifest)")
 
-    data = np.loadtxt(a.csv, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
-    x = torch.from_numpy(data[:, :-1]).unsqueeze(-1).contiguous()
-    y = torch.from_numpy(data[:, -1:]).contiguous()
+    x, y = load_pairs(a.csv)
     test = np.loadtxt(a.test, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2) if a.test else None
     n = x.shape[0]
 
     if a.seeds is not None:
-        runs = []
-        for seed in [int(s) for s in a.seeds.split(",") if s.strip()]:
-            history, seconds, predictions, train_mse = fit(a, seed, x, y, test)
-            runs.append({
-                "seed": seed,
-                "final_loss": history[-1],
-                "train_mse": train_mse,
-                "train_seconds": seconds,
-                "test_predictions": predictions,
-            })
-        print(json.dumps({
-            "cell": a.cell,
-            "rows": n,
-            "epochs": a.epochs,
-            "import_seconds": import_seconds,
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "runs": runs,
-        }))
+        runs = [run_record(a, seed, x, y, test) for seed in seed_list(a.seeds)]
+        print(json.dumps({"cell": a.cell, "rows": n, "epochs": a.epochs, **header(), "runs": runs}))
         return
 
     history, seconds, predictions, _ = fit(a, a.seed, x, y, test)

@@ -56,6 +56,19 @@ export async function renderSpec(spec: TopLevelSpec, warn: (message: string) => 
   }
 }
 
+/** USD on the y axis, one line per series: real (blue), predicted (red), persistence (grey, dashed). */
+const seriesEncoding = {
+  y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
+  color: {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [...SERIES], range: ['#1f4e9c', '#e4572e', '#a0a0a0'] },
+    legend: { orient: 'top-left', labelLimit: 320 },
+  },
+  strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 4]] } },
+} as const;
+
 /** Real vs predicted USD by date; each prediction sits on the day it predicts. */
 export function predictionSpec(points: readonly PredictionPoint[]): TopLevelSpec {
   const values = points.flatMap((p) => [
@@ -82,20 +95,7 @@ export function predictionSpec(points: readonly PredictionPoint[]): TopLevelSpec
         title: 'Date (UTC)',
         axis: { format: '%Y-%m-%d', labelAngle: -40, tickMinStep: 86_400_000 },
       },
-      y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
-      color: {
-        field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: { domain: [...SERIES], range: ['#1f4e9c', '#e4572e', '#a0a0a0'] },
-        legend: { orient: 'top-left', labelLimit: 320 },
-      },
-      strokeDash: {
-        field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 4]] },
-      },
+      ...seriesEncoding,
     },
   };
 }
@@ -152,15 +152,7 @@ export function backtestSpec(points: readonly PredictionPoint[], folds: readonly
         mark: { type: 'line', strokeWidth: 1.5 },
         encoding: {
           x,
-          y: { field: 'usd', type: 'quantitative', scale: { zero: false }, title: 'Price (USD)', axis: { format: ',.0f' } },
-          color: {
-            field: 'series',
-            type: 'nominal',
-            title: null,
-            scale: { domain: [...SERIES], range: ['#1f4e9c', '#e4572e', '#a0a0a0'] },
-            legend: { orient: 'top-left', labelLimit: 320 },
-          },
-          strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: [...SERIES], range: [[1, 0], [1, 0], [5, 4]] } },
+          ...seriesEncoding,
         },
       },
       {
