@@ -1,10 +1,11 @@
 // The forecast and backtest stages' results as people see them: the run's last line, their rows in
 // `pipeline metrics`, and the report's opening. Read leniently (a field added later is ignored) but a
 // damaged file is named, never mistaken for a missing one.
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ArtifactError } from './artifacts.ts';
+import { readJson } from '../../stages/lib/data/json-file.ts';
 import type { Cell } from './table.ts';
 
 export const FORECAST_OUTPUT = 'artifacts/forecast/forecast.json';
@@ -49,24 +50,14 @@ const BacktestFile = z.object({
 export type Backtest = z.infer<typeof BacktestFile>;
 
 async function readResult<T>(root: string, output: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  let text: string;
+  const path = join(root, output);
+  if (!existsSync(path)) return undefined;
   try {
-    text = await readFile(join(root, output), 'utf8');
-  } catch {
-    return undefined;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
+    return await readJson(path, schema);
   } catch (error) {
-    throw new ArtifactError(`${output}: not valid JSON (${(error as Error).message})`);
+    // Named as the project names it, not by its absolute path.
+    throw new ArtifactError((error as Error).message.split(path).join(output));
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ArtifactError(`${output}: ${issue.path.length > 0 ? `key "${issue.path.join('.')}": ` : ''}${issue.message}`);
-  }
-  return parsed.data;
 }
 
 /** artifacts/forecast/forecast.json, or undefined when the stage has not written it. */
