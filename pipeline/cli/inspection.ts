@@ -66,3 +66,11 @@ export function warn(io: Io, message: string | undefined): void {
   if (message === undefined) return;
   io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} ${message}\n`);
 }
+
+/** Writes to a stream and waits while its buffer is full: a large output streams in bounded memory. */
+export function writeOut(stream: Io['stdout'], text: string): Promise<void> {
+  return new Promise<void>((done) => {
+    if (text === '' || stream.write(text)) done();
+    else stream.once('drain', () => done());
+  });
+}
