@@ -2,7 +2,7 @@
 // and the charts as data: URIs — so the file opens from disk with no server and no network. Charts go
 // in as <img> rather than inline <svg>: two Vega SVGs in one document would share ids (clip paths,
 // gradients) and draw each other's clips.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactError } from './artifacts.ts';
 import type { Lock } from '../runner/lock.ts';
@@ -211,9 +211,15 @@ export async function readJsonOptional(path: string): Promise<unknown> {
   }
 }
 
-/** Writes next to the target and renames, so a reader never sees half a page. */
+/** Writes next to the target and renames, so a reader never sees half a page; on any error the temp
+ *  file is removed again. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => {});
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { humanSize } from '../../inspect/artifacts.ts';
 import { effectiveParams } from '../../runner/fingerprint.ts';
-import { guarded, openInspection, warn } from '../inspection.ts';
+import { CommandFailure, guarded, openInspection, warn } from '../inspection.ts';
 import { readLock } from '../../runner/lock.ts';
 import { displayPath } from '../../runner/project.ts';
 import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
@@ -25,6 +25,12 @@ export const reportCommand = defineCommand<ReportArgs>({
       .option('json', { type: 'boolean', describe: 'print what was written as JSON' }) as never,
   async run(args, io) {
     return guarded(io, 'report', async () => {
+      // Where the page goes is checked before any work: a folder is not a file name.
+      const asked = args.output === undefined ? undefined : resolve(io.cwd, args.output);
+      if (args.output !== undefined && (args.output === '' || (await stat(asked!).catch(() => undefined))?.isDirectory())) {
+        const example = join(args.output || '.', 'report.html');
+        throw new CommandFailure(`--output must name a file, and ${args.output === '' ? 'it is empty' : `${args.output} is a directory`}; e.g. --output ${example}`, 2);
+      }
       const { project, freshness } = await openInspection(args, io);
       const dir = project.artifactsDir;
       const [prediction, loss] = await Promise.all([chartUri(dir, 'evaluate', 'prediction'), chartUri(dir, 'evaluate', 'loss')]);
@@ -42,9 +48,15 @@ export const reportCommand = defineCommand<ReportArgs>({
         ],
         modelSummary: summary,
       });
-      const output = args.output ? resolve(io.cwd, args.output) : join(dir, 'report.html');
-      await mkdir(dirname(output), { recursive: true });
-      await writeAtomically(output, html);
+      const output = asked ?? join(dir, 'report.html');
+      try {
+        await mkdir(dirname(output), { recursive: true });
+        await writeAtomically(output, html);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === undefined) throw error;
+        throw new CommandFailure(`cannot write ${displayPath(io.cwd, output)} (${code}: ${(error as Error).message.split(':')[0]})`, 1);
+      }
       const size = (await stat(output)).size;
       const stale = project.stages.filter((s) => !freshness.get(s.name)?.fresh).map((s) => s.name);
       if (args.json) {
