@@ -67,10 +67,15 @@ export function warn(io: Io, message: string | undefined): void {
   io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} ${message}\n`);
 }
 
-/** Writes to a stream and waits while its buffer is full: a large output streams in bounded memory. */
+/** Writes to a stream and waits while its buffer is full: a large output streams in bounded memory.
+ *  A stream that closes meanwhile (a reader that stopped early: `| head`) ends the wait too. */
 export function writeOut(stream: Io['stdout'], text: string): Promise<void> {
   return new Promise<void>((done) => {
-    if (text === '' || stream.write(text)) done();
-    else stream.once('drain', () => done());
+    if (text === '' || (stream as { destroyed?: boolean }).destroyed || stream.write(text)) return done();
+    const finish = () => {
+      for (const event of ['drain', 'close', 'error']) stream.off(event, finish);
+      done();
+    };
+    for (const event of ['drain', 'close', 'error']) stream.once(event, finish);
   });
 }
