@@ -118,8 +118,8 @@ describe('inspect, query and metrics after a real run', () => {
     const html = await readFile(join(root, 'artifacts', 'report.html'), 'utf8');
     expect(html).toMatch(/<p id="fresh-banner">/);
     expect(html.match(/<img class="chart"/g)).toHaveLength(2);
-    const lock = await readFile(join(root, 'pipeline.lock'), 'utf8');
-    const trainDuration = /\n  train:[\s\S]*?\n    duration: ([\d.e-]+)/.exec(lock)?.[1];
+    const timings = JSON.parse(await readFile(join(root, 'artifacts', '.cache', 'timings.json'), 'utf8')) as { stages: Record<string, { seconds: number }> };
+    const trainDuration = timings.stages.train?.seconds;
     expect(trainDuration).toBeDefined();
     expect(html).toMatch(new RegExp(`<td>train</td><td class="num">${Number(Number(trainDuration).toFixed(2))}</td>`));
   });

@@ -6,6 +6,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactError } from './artifacts.ts';
 import type { Lock } from '../runner/lock.ts';
+import type { Timings } from '../runner/timings.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
 import { metricsTableRows } from './metricsTable.ts';
@@ -16,6 +17,8 @@ export interface ReportInputs {
   /** Active stages in run order with their effective params. */
   readonly stages: readonly { readonly name: string; readonly description: string; readonly params: Readonly<Record<string, unknown>> }[];
   readonly lock: Lock | undefined;
+  /** Machine-local stage timings (artifacts/.cache/timings.json). */
+  readonly timings: Timings;
   readonly freshness: FreshnessByStage;
   readonly dataSummary: DataSummary | undefined;
   readonly metrics: unknown;
@@ -140,15 +143,18 @@ function configSection(inputs: ReportInputs): string {
 }
 
 function timingSection(inputs: ReportInputs): string {
-  if (!inputs.lock) return '<p class="missing">No stage timings yet: <code>pipeline run</code> records them in pipeline.lock.</p>';
+  const timed = inputs.stages.filter((s) => inputs.timings[s.name] !== undefined);
+  if (timed.length === 0) {
+    return '<p class="missing">No stage timings on this machine yet: <code>pipeline run</code> records them in artifacts/.cache/timings.json.</p>';
+  }
   let total = 0;
   const rows = inputs.stages.map((s) => {
-    const entry = inputs.lock?.stages[s.name];
-    if (entry) total += entry.duration;
-    return [s.name, entry ? Number(entry.duration.toFixed(2)) : null, entry?.finished ?? null];
+    const timing = inputs.timings[s.name];
+    if (timing) total += timing.seconds;
+    return [s.name, timing ? Number(timing.seconds.toFixed(2)) : null, timing ? `${timing.finished}${timing.restored ? ' (restored from the run cache)' : ''}` : null];
   });
   rows.push(['total', Number(total.toFixed(2)), null]);
-  return table('timings', ['stage', 'seconds', 'finished (UTC)'], rows);
+  return `${table('timings', ['stage', 'seconds', 'finished (UTC)'], rows)}\n<p class="lead">Timings of the runs on this machine (artifacts/.cache/timings.json; never in pipeline.lock).</p>`;
 }
 
 export function renderReport(inputs: ReportInputs): string {

@@ -16,6 +16,8 @@ export interface RunRecord {
   readonly stage: string;
   readonly saved: string;
   readonly entry: LockEntry;
+  /** Seconds the run took (what a restore reports as its timing); absent in older records. */
+  readonly seconds?: number;
 }
 
 export interface GcResult {
@@ -44,7 +46,7 @@ export class RunCache {
   }
 
   /** Keeps a copy of each output of a finished run (files live in `stageDir`, named by the entry). */
-  async save(stage: string, entry: LockEntry, stageDir: string): Promise<void> {
+  async save(stage: string, entry: LockEntry, stageDir: string, seconds?: number): Promise<void> {
     await mkdir(join(this.dir, 'objects'), { recursive: true });
     await mkdir(join(this.dir, 'runs'), { recursive: true });
     for (const [path, out] of Object.entries(entry.outputs)) {
@@ -55,7 +57,7 @@ export class RunCache {
       await copyFile(join(stageDir, fileInStage(stage, path)), tmp, constants.COPYFILE_FICLONE);
       await rename(tmp, object);
     }
-    const record: RunRecord = { stage, saved: new Date().toISOString(), entry };
+    const record: RunRecord = { stage, saved: new Date().toISOString(), entry, seconds };
     const file = this.runPath(entry.fingerprint);
     const tmp = tmpName(file);
     await writeFile(tmp, JSON.stringify(record, null, 2));

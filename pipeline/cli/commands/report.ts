@@ -5,6 +5,7 @@ import { humanSize } from '../../inspect/artifacts.ts';
 import { effectiveParams } from '../../runner/fingerprint.ts';
 import { CommandFailure, guarded, openInspection, warn } from '../inspection.ts';
 import { readLock } from '../../runner/lock.ts';
+import { readTimings } from '../../runner/timings.ts';
 import { displayPath } from '../../runner/project.ts';
 import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
 import { toJson } from '../../inspect/table.ts';
@@ -39,6 +40,7 @@ export const reportCommand = defineCommand<ReportArgs>({
         title: 'BTC/USD next-day forecast — pipeline report',
         stages: project.stages.map((s) => ({ name: s.name, description: s.description, params: effectiveParams(s, project.params) })),
         lock: await readLock(project.root),
+        timings: await readTimings(dir),
         freshness,
         dataSummary: (await readJsonOptional(join(dir, 'aggregate', 'report.json'))) as DataSummary | undefined,
         metrics: await readJsonOptional(join(dir, 'evaluate', 'metrics.json')),
