@@ -1,7 +1,7 @@
 // `pipeline inspect [STAGE[/ARTIFACT]]`: every artifact at a glance, or one artifact in detail.
 import { humanSize, selectArtifacts } from '../../inspect/artifacts.ts';
 import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact, type RowRange } from '../../inspect/inspect.ts';
-import { CommandFailure, guarded, openInspection, staleWarning, warn, writeOut } from '../inspection.ts';
+import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
 import { AlignedWriter, formatAligned, formatCsvRows, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../../inspect/table.ts';
 import { defineCommand, type Io } from '../command.ts';
 
@@ -12,6 +12,7 @@ interface InspectArgs {
   json?: boolean;
   csv?: boolean;
   config?: string;
+  set?: string[];
 }
 
 function statusText(a: ListedArtifact): string {
@@ -214,6 +215,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
       .positional('target', { type: 'string', describe: 'a stage (aggregate) or an artifact (aggregate/daily, aggregate/daily.arrow)' })
       .option('head', { type: 'number', describe: `first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
       .option('tail', { type: 'number', describe: `last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', {
         type: 'boolean',
@@ -233,7 +235,8 @@ export const inspectCommand = defineCommand<InspectArgs>({
       for (const [name, value] of [['head', head], ['tail', tail]] as const) {
         if (!Number.isInteger(value) || value < 0) throw new CommandFailure(`--${name} must be a non-negative integer, got ${value}`, 2);
       }
-      const { project, artifacts, freshness } = await openInspection(args, io);
+      const inspection = await openInspection(args, io);
+      const { project, artifacts, freshness } = inspection;
       let listed = artifacts;
       if (args.target !== undefined) {
         const selection = selectArtifacts(artifacts, args.target);
@@ -256,7 +259,7 @@ export const inspectCommand = defineCommand<InspectArgs>({
                 1,
               );
             }
-            warn(io, staleWarning(selection.artifact.stage, freshness));
+            warn(io, staleWarning(selection.artifact.stage, inspection));
             await renderDetail(detail, format, io, rowsAsked);
             return 0;
           }

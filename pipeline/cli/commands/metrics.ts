@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaselineMissing, diffLeaves, METRICS_OUTPUT, metricsBaseline, type DiffRow } from '../../inspect/compare.ts';
-import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
+import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn } from '../inspection.ts';
 import { metricFigures, metricsTable } from '../../inspect/metricsTable.ts';
 import { formatTable, outputFormat, toJson, type Table } from '../../inspect/table.ts';
 import { defineCommand } from '../command.ts';
@@ -14,6 +14,7 @@ interface MetricsArgs {
   json?: boolean;
   csv?: boolean;
   config?: string;
+  set?: string[];
 }
 
 export function diffTable(rows: readonly DiffRow[]): Table {
@@ -27,11 +28,13 @@ export const metricsCommand = defineCommand<MetricsArgs>({
     y
       .option('diff', { type: 'string', describe: 'compare with the metrics recorded in pipeline.lock at REV (default HEAD)' })
       .option('all', { type: 'boolean', describe: 'with --diff: list unchanged metrics too' })
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' }) as never,
   async run(args, io) {
     return guarded(io, 'metrics', async () => {
-      const { project, freshness } = await openInspection(args, io);
+      const inspection = await openInspection(args, io);
+      const { project, freshness } = inspection;
       const path = join(project.root, METRICS_OUTPUT);
       let text: string;
       try {
@@ -45,7 +48,7 @@ export const metricsCommand = defineCommand<MetricsArgs>({
       } catch (error) {
         throw new CommandFailure(`${METRICS_OUTPUT}: not valid JSON (${(error as Error).message}); "pipeline run evaluate --force" rewrites it`, 1);
       }
-      warn(io, staleWarning('evaluate', freshness));
+      warn(io, staleWarning('evaluate', inspection));
       const format = outputFormat(args);
       const fresh = freshness.get('evaluate')?.fresh ?? false;
       if (args.diff === undefined) {

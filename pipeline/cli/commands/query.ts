@@ -1,6 +1,6 @@
 // `pipeline query "SQL"`: read-only DuckDB SQL over the Arrow artifacts (`aggregate.daily`, …).
 import { existsSync } from 'node:fs';
-import { CommandFailure, guarded, openInspection, staleWarning, warn, writeOut } from '../inspection.ts';
+import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
 import { QueryMissingArtifact, QueryRefused, QuerySqlError, referencedArtifacts, runReadOnlyQuery, sqlTableName } from '../../inspect/query.ts';
 import { AlignedWriter, formatCsvRows, jsonArrayItem, outputFormat, type Cell } from '../../inspect/table.ts';
 import { defineCommand } from '../command.ts';
@@ -14,6 +14,7 @@ interface QueryArgs {
   json?: boolean;
   csv?: boolean;
   config?: string;
+  set?: string[];
 }
 
 export const queryCommand = defineCommand<QueryArgs>({
@@ -26,6 +27,7 @@ export const queryCommand = defineCommand<QueryArgs>({
         type: 'number',
         describe: `print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`,
       })
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' })
       .example('$0 query "SELECT date, price FROM aggregate.daily WHERE price > 60000"', '') as never,
@@ -37,14 +39,15 @@ export const queryCommand = defineCommand<QueryArgs>({
       if (!Number.isInteger(maxRows) || maxRows < 0) {
         throw new CommandFailure(`--max-rows must be a non-negative integer, got ${maxRows}`, 2);
       }
-      const { artifacts, freshness } = await openInspection(args, io);
+      const inspection = await openInspection(args, io);
+      const { artifacts, freshness } = inspection;
       // Said before the first row (there may be many), once the query has been accepted and runs.
       let warned = false;
       const warnStale = () => {
         if (warned) return;
         warned = true;
         const named = referencedArtifacts(String(args.sql), artifacts.filter((a) => a.format === 'arrow' || a.format === 'json'));
-        for (const stage of new Set(named.filter((a) => existsSync(a.path)).map((t) => t.stage))) warn(io, staleWarning(stage, freshness));
+        for (const stage of new Set(named.filter((a) => existsSync(a.path)).map((t) => t.stage))) warn(io, staleWarning(stage, inspection));
       };
       // Every format goes out chunk by chunk; the aligned table sizes its columns from the first rows.
       let started = false;

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { humanSize } from '../../inspect/artifacts.ts';
 import { effectiveParams } from '../../runner/fingerprint.ts';
-import { CommandFailure, guarded, openInspection, warn } from '../inspection.ts';
+import { CommandFailure, guarded, openInspection, setOption, warn } from '../inspection.ts';
 import { readLock } from '../../runner/lock.ts';
 import { readTimings } from '../../runner/timings.ts';
 import { displayPath } from '../../runner/project.ts';
@@ -15,6 +15,7 @@ interface ReportArgs {
   output?: string;
   json?: boolean;
   config?: string;
+  set?: string[];
 }
 
 export const reportCommand = defineCommand<ReportArgs>({
@@ -23,6 +24,7 @@ export const reportCommand = defineCommand<ReportArgs>({
   builder: (y) =>
     y
       .option('output', { type: 'string', describe: 'where to write the page (default artifacts/report.html)' })
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print what was written as JSON' }) as never,
   async run(args, io) {
     return guarded(io, 'report', async () => {
@@ -32,7 +34,8 @@ export const reportCommand = defineCommand<ReportArgs>({
         const example = join(args.output || '.', 'report.html');
         throw new CommandFailure(`--output must name a file, and ${args.output === '' ? 'it is empty' : `${args.output} is a directory`}; e.g. --output ${example}`, 2);
       }
-      const { project, freshness } = await openInspection(args, io);
+      const inspection = await openInspection(args, io);
+      const { project, freshness } = inspection;
       const dir = project.artifactsDir;
       const [prediction, loss] = await Promise.all([chartUri(dir, 'evaluate', 'prediction'), chartUri(dir, 'evaluate', 'loss')]);
       const summary = await readFile(join(dir, 'train', 'summary.txt'), 'utf8').catch(() => undefined);
