@@ -11,10 +11,20 @@ const durations: Record<string, number> = { sample: 0.25, ingest: 1.5, aggregate
 
 beforeAll(async () => {
   fixture = await makeFixture();
+  // The params each stage ran with: those of the fixture's pipeline.yaml (the report shows the lock's).
+  const params: Record<string, Record<string, unknown>> = {
+    sample: { days: 0, seed: 7 },
+    ingest: { source: 'sample' },
+    aggregate: { gaps: 'ffill' },
+    scale: { 'split.test_days': 30 },
+    split: { test_days: 30, lookback: 1 },
+    train: { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 },
+    evaluate: {},
+  };
   const stages = Object.fromEntries(
     Object.keys(durations).map((stage) => [
       stage,
-      { fingerprint: 'a'.repeat(64), code: 'b'.repeat(64), params: {}, libraries: {}, inputs: {}, outputs: {} } as unknown as LockEntry,
+      { fingerprint: 'a'.repeat(64), code: 'b'.repeat(64), params: params[stage], libraries: {}, inputs: {}, outputs: {} } as unknown as LockEntry,
     ]),
   );
   await writeFile(join(fixture.root, 'pipeline.lock'), formatLock({ version: 1, stages } as Lock));

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { ArtifactError } from './artifacts.ts';
 import type { Lock } from '../runner/lock.ts';
 import type { Timings } from '../runner/timings.ts';
+import { setValue, type ParamProvenance } from './provenance.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
 import { metricsTableRows } from './metricsTable.ts';
@@ -14,8 +15,10 @@ import { readableNumber } from './table.ts';
 
 export interface ReportInputs {
   readonly title: string;
-  /** Active stages in run order with their effective params. */
-  readonly stages: readonly { readonly name: string; readonly description: string; readonly params: Readonly<Record<string, unknown>> }[];
+  /** Active stages in run order. */
+  readonly stages: readonly { readonly name: string; readonly description: string }[];
+  /** Every stage's params: the values its artifacts were made with (pipeline.lock) and the current ones. */
+  readonly params: readonly ParamProvenance[];
   readonly lock: Lock | undefined;
   /** Machine-local stage timings (artifacts/.cache/timings.json). */
   readonly timings: Timings;
@@ -134,12 +137,24 @@ function chartsSection(charts: readonly Chart[]): string {
   return `<div class="charts">${figures.join('\n')}</div>`;
 }
 
+/** The parameters each stage's artifacts were made with (from pipeline.lock); edits not run yet apart. */
 function configSection(inputs: ReportInputs): string {
   const rows = inputs.stages.flatMap((s) => {
-    const entries = Object.entries(s.params);
-    return entries.length === 0 ? [[s.name, '(no parameters)', null]] : entries.map(([k, v]) => [s.name, k, v]);
+    const params = inputs.params.filter((p) => p.stage === s.name);
+    if (params.length === 0) return [[s.name, '(no parameters)', null, null]];
+    return params.map((p) => {
+      const ran = p.made !== undefined || inputs.lock?.stages[s.name] !== undefined;
+      const pending = p.pending ? p.now : ran ? null : `${setValue(p.now)} (not run yet)`;
+      return [s.name, p.key, ran ? (p.made ?? null) : null, pending];
+    });
   });
-  return table('config', ['stage', 'parameter', 'value'], rows);
+  const edits = inputs.params.filter((p) => p.pending);
+  const note = edits.length
+    ? `<p class="banner" id="pending-edits">Edits not run yet: ${escapeHtml(
+        edits.map((p) => `${p.name} ${setValue(p.made)} → ${setValue(p.now)}`).join(', '),
+      )}. Everything in this report was made with the values in the "value" column; <code>pipeline run</code> applies the edits.</p>\n`
+    : '';
+  return note + table('config', ['stage', 'parameter', 'value (made the artifacts)', 'pending edit (not run yet)'], rows);
 }
 
 function timingSection(inputs: ReportInputs): string {

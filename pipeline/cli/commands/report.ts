@@ -2,9 +2,8 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { humanSize } from '../../inspect/artifacts.ts';
-import { effectiveParams } from '../../runner/fingerprint.ts';
 import { CommandFailure, guarded, openInspection, setOption, warn } from '../inspection.ts';
-import { readLock } from '../../runner/lock.ts';
+import { paramProvenance } from '../../inspect/provenance.ts';
 import { readTimings } from '../../runner/timings.ts';
 import { displayPath } from '../../runner/project.ts';
 import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
@@ -41,8 +40,9 @@ export const reportCommand = defineCommand<ReportArgs>({
       const summary = await readFile(join(dir, 'train', 'summary.txt'), 'utf8').catch(() => undefined);
       const html = renderReport({
         title: 'BTC/USD next-day forecast — pipeline report',
-        stages: project.stages.map((s) => ({ name: s.name, description: s.description, params: effectiveParams(s, project.params) })),
-        lock: await readLock(project.root),
+        stages: project.stages.map((s) => ({ name: s.name, description: s.description })),
+        params: paramProvenance(project, inspection.lock),
+        lock: inspection.lock,
         timings: await readTimings(dir),
         freshness,
         dataSummary: (await readJsonOptional(join(dir, 'aggregate', 'report.json'))) as DataSummary | undefined,
