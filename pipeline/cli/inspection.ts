@@ -40,7 +40,7 @@ export const setOption = {
 
 export async function openInspection(args: { config?: unknown; set?: unknown }, io: Io): Promise<Inspection> {
   const set = Array.isArray(args.set) ? args.set.map(String) : [];
-  const project = await loadProject({ cwd: io.cwd, config: typeof args.config === 'string' ? args.config : undefined, set });
+  const project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: typeof args.config === 'string' ? args.config : undefined, set });
   const lock = await readLock(project.root);
   const statuses = await stageStatuses(project, lock);
   const freshness = new Map(statuses.map((s) => [s.stage, { fresh: s.fresh, reasons: s.reasons }]));

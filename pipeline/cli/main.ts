@@ -33,7 +33,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   const cli = yargs([...argv])
     .scriptName('pipeline')
     .usage('$0 <command> [options]')
-    .option('config', { type: 'string', describe: 'pipeline file', default: 'pipeline.yaml', global: true })
+    .option('config', {
+      type: 'string',
+      describe: 'pipeline file (default: pipeline.yaml here or in the nearest folder above)',
+      global: true,
+    })
     .strict()
     .demandCommand(1, 'Name a command: pipeline run, status, dag, inspect, query, metrics, report, gc')
     .recommendCommands()

@@ -30,7 +30,7 @@ export const paramsCommand = defineCommand<ParamsArgs>({
       .option('csv', { type: 'boolean', describe: 'print CSV' }) as never,
   async run(args, io) {
     return guarded(io, 'params', async () => {
-      const project = await loadProject({ cwd: io.cwd, config: args.config, set: args.set ?? [] });
+      const project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
       let baseline;
       try {
         baseline = await paramsBaseline(project.root, args.rev);
