@@ -29,12 +29,28 @@ export class CommandFailure extends Error {
   }
 }
 
+/** A non-negative integer option (`--head 5`), read from the text as typed so that a bad value is
+ *  echoed as typed ("abc", not NaN). Declare the option as `countOption(…)` in the builder. */
+export function parseCount(name: string, raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw);
+  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  const typed = text.trim() !== '' && Number.isFinite(Number(text)) ? text : JSON.stringify(text);
+  throw new CommandFailure(`--${name} must be a non-negative integer, got ${typed}`, 2);
+}
+
+/** The yargs declaration of a count option: a string (see parseCount) that must be given a value. */
+export function countOption(describe: string) {
+  return { type: 'string', requiresArg: true, describe } as const;
+}
+
 /** `--set stage.key=value` as the read-only commands take it: read the artifacts against the
  *  configuration a `pipeline run --set …` made them with. */
 export const setOption = {
   type: 'string',
   array: true,
   nargs: 1,
+  requiresArg: true,
   describe: 'as for run: read the artifacts against this override (stage.key=value, repeatable)',
 } as const;
 
@@ -47,12 +63,20 @@ export async function openInspection(args: { config?: unknown; set?: unknown }, 
   return { project, artifacts: listArtifacts(project.artifactsDir, project.stages, project.params), freshness, lock };
 }
 
-/** Runs a command body, printing expected failures as one line on stderr with their exit code. */
-export async function guarded(io: Io, command: string, body: () => Promise<number>): Promise<number> {
+/**
+ * Runs a command body, printing expected failures as one line on stderr with their exit code. A
+ * config error under --json (`json`) is also a JSON document on stdout, as `run --json` prints it:
+ * `{ "error": { "type": "config", "message", "issues" } }`.
+ */
+export async function guarded(io: Io, command: string, body: () => Promise<number>, json = false): Promise<number> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof ConfigError) {
+      if (json) {
+        const issues = error.issues.map(({ location, message }) => ({ location, message }));
+        io.stdout.write(`${JSON.stringify({ error: { type: 'config', message: error.message, issues } }, null, 2)}\n`);
+      }
       io.stderr.write(`${error.format()}\n`);
       return 2;
     }

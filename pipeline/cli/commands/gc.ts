@@ -6,12 +6,13 @@ import { statCacheFile } from '../../runner/status.ts';
 import { acquireProjectLock, BusyError } from '../../runner/mutex.ts';
 import { removeStaleStaging } from '../../runner/staging.ts';
 import { defineCommand } from '../command.ts';
+import { CommandFailure, countOption, parseCount } from '../inspection.ts';
 import { loadProjectOrReport, reportConfigError } from './run.ts';
 
 interface GcArgs {
   config?: string;
   all?: boolean;
-  keep?: number;
+  keep?: string;
   wait?: boolean;
 }
 
@@ -25,12 +26,16 @@ export const gcCommand = defineCommand<GcArgs>({
   builder: (y) =>
     y
       .option('all', { type: 'boolean', default: false, describe: 'empty the run cache entirely' })
-      .option('keep', { type: 'number', default: 0, describe: 'also keep the N most recent runs of each stage' })
+      .option('keep', countOption('also keep the N most recent runs of each stage (default 0)'))
       .option('wait', { type: 'boolean', default: true, describe: 'wait when a run holds the project (--no-wait: refuse)' }) as never,
   async run(args, io) {
-    if (args.keep !== undefined && (!Number.isInteger(args.keep) || args.keep < 0)) {
-      io.stderr.write(`pipeline gc: --keep must be a non-negative integer, got ${String(args.keep)}\n`);
-      return 2;
+    let keepRecent: number;
+    try {
+      keepRecent = parseCount('keep', args.keep) ?? 0;
+    } catch (error) {
+      if (!(error instanceof CommandFailure)) throw error;
+      io.stderr.write(`pipeline gc: ${error.message}\n`);
+      return error.exitCode;
     }
     const project = await loadProjectOrReport({ config: args.config }, io);
     if (typeof project === 'number') return project;
@@ -53,7 +58,7 @@ export const gcCommand = defineCommand<GcArgs>({
       const keep = new Set<string>(entries.map((e) => e.fingerprint));
       const keepClosures = new Set(entries.flatMap((e) => (e.libraryClosure ? [e.libraryClosure] : [])));
       await removeStaleStaging(project.artifactsDir);
-      const freed = await new RunCache(project.artifactsDir).gc(keep, new Set(), { all: args.all, keepRecent: args.keep, keepClosures });
+      const freed = await new RunCache(project.artifactsDir).gc(keep, new Set(), { all: args.all, keepRecent, keepClosures });
       const stat = await StatCache.open(statCacheFile(project.artifactsDir));
       stat.prune();
       await stat.save();

@@ -1,14 +1,14 @@
 // `pipeline inspect [STAGE[/ARTIFACT]]`: every artifact at a glance, or one artifact in detail.
 import { humanSize, selectArtifacts } from '../../inspect/artifacts.ts';
 import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact, type RowRange } from '../../inspect/inspect.ts';
-import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
+import { CommandFailure, countOption, guarded, openInspection, parseCount, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
 import { AlignedWriter, formatAligned, formatCsvRows, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../../inspect/table.ts';
 import { defineCommand, type Io } from '../command.ts';
 
 interface InspectArgs {
   target?: string;
-  head?: number;
-  tail?: number;
+  head?: string;
+  tail?: string;
   json?: boolean;
   csv?: boolean;
   config?: string;
@@ -213,8 +213,8 @@ export const inspectCommand = defineCommand<InspectArgs>({
   builder: (y) =>
     y
       .positional('target', { type: 'string', describe: 'a stage (aggregate) or an artifact (aggregate/daily, aggregate/daily.arrow)' })
-      .option('head', { type: 'number', describe: `first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
-      .option('tail', { type: 'number', describe: `last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('head', countOption(`first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})`))
+      .option('tail', countOption(`last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})`))
       .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', {
@@ -230,11 +230,8 @@ export const inspectCommand = defineCommand<InspectArgs>({
       // CSV holds one table: the column summary, or the rows when rows are asked for. Asking for
       // only --tail as CSV prints only the tail.
       const rowsAsked = format === 'csv' && (args.head !== undefined || args.tail !== undefined);
-      const head = args.head ?? (rowsAsked ? 0 : SAMPLE_ROWS);
-      const tail = args.tail ?? (rowsAsked ? 0 : SAMPLE_ROWS);
-      for (const [name, value] of [['head', head], ['tail', tail]] as const) {
-        if (!Number.isInteger(value) || value < 0) throw new CommandFailure(`--${name} must be a non-negative integer, got ${value}`, 2);
-      }
+      const head = parseCount('head', args.head) ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      const tail = parseCount('tail', args.tail) ?? (rowsAsked ? 0 : SAMPLE_ROWS);
       const inspection = await openInspection(args, io);
       const { project, artifacts, freshness } = inspection;
       let listed = artifacts;
@@ -286,6 +283,6 @@ export const inspectCommand = defineCommand<InspectArgs>({
         io.stdout.write(formatTable(listingTable(facts, format), format));
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });

@@ -73,6 +73,6 @@ export const metricsCommand = defineCommand<MetricsArgs>({
       if (rows.length === 0 && format === 'table') io.stdout.write('no metric changed\n');
       else io.stdout.write(formatTable(diffTable(rows), format));
       return 0;
-    });
+    }, args.json === true);
   },
 });

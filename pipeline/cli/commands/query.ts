@@ -1,6 +1,6 @@
 // `pipeline query "SQL"`: read-only DuckDB SQL over the Arrow artifacts (`aggregate.daily`, …).
 import { existsSync } from 'node:fs';
-import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
+import { CommandFailure, countOption, guarded, openInspection, parseCount, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
 import { QueryMissingArtifact, QueryRefused, QuerySqlError, referencedArtifacts, runReadOnlyQuery, sqlTableName } from '../../inspect/query.ts';
 import { AlignedWriter, formatCsvRows, jsonArrayItem, outputFormat, type Cell } from '../../inspect/table.ts';
 import { defineCommand } from '../command.ts';
@@ -10,7 +10,7 @@ const TABLE_MAX_ROWS = 10_000;
 
 interface QueryArgs {
   sql: string;
-  maxRows?: number;
+  maxRows?: string;
   json?: boolean;
   csv?: boolean;
   config?: string;
@@ -23,10 +23,7 @@ export const queryCommand = defineCommand<QueryArgs>({
   builder: (y) =>
     y
       .positional('sql', { type: 'string', describe: 'one SELECT statement', demandOption: true })
-      .option('max-rows', {
-        type: 'number',
-        describe: `print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`,
-      })
+      .option('max-rows', countOption(`print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`))
       .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' })
@@ -35,10 +32,7 @@ export const queryCommand = defineCommand<QueryArgs>({
     return guarded(io, 'query', async () => {
       const format = outputFormat(args);
       // A pipe gets every row unless limited on purpose; a terminal is spared an accidental flood.
-      const maxRows = args.maxRows ?? (format === 'table' ? TABLE_MAX_ROWS : 0);
-      if (!Number.isInteger(maxRows) || maxRows < 0) {
-        throw new CommandFailure(`--max-rows must be a non-negative integer, got ${maxRows}`, 2);
-      }
+      const maxRows = parseCount('max-rows', args.maxRows) ?? (format === 'table' ? TABLE_MAX_ROWS : 0);
       const inspection = await openInspection(args, io);
       const { artifacts, freshness } = inspection;
       // Said before the first row (there may be many), once the query has been accepted and runs.
@@ -91,6 +85,6 @@ export const queryCommand = defineCommand<QueryArgs>({
         io.stderr.write(`${result.rowCount} row${result.rowCount === 1 ? '' : 's'}${tables ? ` from ${tables}` : ''}\n`);
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });

@@ -22,7 +22,7 @@ export const reportCommand = defineCommand<ReportArgs>({
   describe: 'write artifacts/report.html: configuration, timings, data summary, metrics, charts, model summary (self-contained)',
   builder: (y) =>
     y
-      .option('output', { type: 'string', describe: 'where to write the page (default artifacts/report.html)' })
+      .option('output', { type: 'string', requiresArg: true, describe: 'where to write the page (default artifacts/report.html)' })
       .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print what was written as JSON' }) as never,
   async run(args, io) {
@@ -71,6 +71,6 @@ export const reportCommand = defineCommand<ReportArgs>({
         io.stdout.write(`wrote ${displayPath(io.cwd, output)} (${humanSize(size)})\n`);
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });
