@@ -78,7 +78,8 @@ export class BaselineMissing extends Error {}
 
 export const METRICS_OUTPUT = 'artifacts/evaluate/metrics.json';
 
-async function lockAtRevision(root: string, rev: string): Promise<Lock | string> {
+/** The pipeline.lock committed at `rev`, or why there is none (what git said). */
+export async function lockAtRevision(root: string, rev: string): Promise<Lock | string> {
   const shown = await gitShow(root, rev, LOCK_FILE);
   if (!shown.ok) return shown.reason;
   return parseLock(shown.text, `${rev}:${LOCK_FILE}`);

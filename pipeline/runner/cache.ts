@@ -101,12 +101,13 @@ export class RunCache {
   /**
    * Deletes run records not in `keep` (unless among the `keepRecent` newest of their stage), then every
    * object no remaining record or `keepObjects` refers to, and every kept library closure
-   * (libraries/<hash>.json) no remaining record or `keepClosures` refers to. `all` empties the cache.
+   * (libraries/<hash>.json) no remaining record or `keepClosures` refers to. `all` empties the cache;
+   * `dry` only counts what would go.
    */
   async gc(
     keep: ReadonlySet<string>,
     keepObjects: ReadonlySet<string>,
-    options: { all?: boolean; keepRecent?: number; keepClosures?: ReadonlySet<string> } = {},
+    options: { all?: boolean; keepRecent?: number; keepClosures?: ReadonlySet<string>; dry?: boolean } = {},
   ): Promise<GcResult> {
     const runsDir = join(this.dir, 'runs');
     const objectsDir = join(this.dir, 'objects');
@@ -148,14 +149,14 @@ export class RunCache {
       }
       const path = join(runsDir, r.file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
       runs++;
     }
     for (const file of await readdir(objectsDir).catch(() => [] as string[])) {
       if (liveObjects.has(file)) continue;
       const path = join(objectsDir, file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
       objects++;
     }
     const closuresDir = join(this.dir, 'libraries');
@@ -163,7 +164,7 @@ export class RunCache {
       if (liveClosures.has(file.replace(/\.json$/, ''))) continue;
       const path = join(closuresDir, file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
     }
     return { runs, objects, bytes };
   }
