@@ -1,5 +1,7 @@
 // `pipeline` command line: yargs parses, each command in pipeline/cli/commands/ does the work.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { suggestion } from '../runner/config.ts';
 import type { Command, Io } from './command.ts';
@@ -35,9 +37,10 @@ async function loadCommands(argv: readonly string[]): Promise<readonly Command[]
   return (await Promise.all(wanted.map((n) => commands[n]!()))) as readonly Command[];
 }
 
+/** The version in the project's package.json (data, not a module: read, not imported). */
 function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return manifest.version ?? 'unknown';
+  const manifest = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version ?? 'unknown';
 }
 
 /** The long options a command takes (booleans also as --no-…), from its yargs builder. */
