@@ -36,7 +36,7 @@ beforeAll(async () => {
   await writeFile(join(fixture.root, 'artifacts', '.cache', 'timings.json'), JSON.stringify({ version: 1, stages: timings }));
   const { code, stdout } = await runCli(['report'], fixture.root);
   expect(code).toBe(0);
-  expect(stdout).toMatch(/^wrote artifacts\/report\.html \([\d.]+ KB\)\n$/);
+  expect(stdout).toMatch(/^wrote artifacts\/report\.html \([\d.]+ KiB\)\n$/); // binary units, named as such (issue 13, item 9)
   html = await readFile(join(fixture.root, 'artifacts', 'report.html'), 'utf8');
 });
 afterAll(() => fixture.cleanup());
@@ -59,9 +59,10 @@ describe('pipeline report', () => {
 
   test('has the metrics with the persistence baseline and says whether the model beats it', () => {
     const m = fixture.metrics;
-    expect(section('metrics')).toContain(`rmse ${m.model.rmse} ${m.persistence.rmse} USD`);
+    // Money to cents, ratios to 3 decimals (issue 13, item 9).
+    expect(section('metrics')).toContain(`rmse ${m.model.rmse.toFixed(2)} ${m.persistence.rmse.toFixed(2)} USD`);
     expect(section('metrics')).toContain(`directional_accuracy ${m.model.directional_accuracy} ${m.persistence.directional_accuracy} —`);
-    expect(text(html)).toContain(`RMSE ratio ${m.rmse_ratio}`);
+    expect(text(html)).toContain(`RMSE ratio ${m.rmse_ratio.toFixed(3)}`);
     expect(text(html)).toMatch(/so it beats that baseline/);
   });
 

@@ -20,9 +20,9 @@ const BATCH = 50_000;
 const START = Date.UTC(2020, 0, 1) / 1000;
 /** Six columns; the prices repeat every 1000 minutes, so the first rows already hold the widest. */
 const close = (i: number) => 50_000 + (i % 1000) * 0.25;
-/** Streamed, the heap grows by about 3 MB (a 10,000-row sample and one chunk). Holding the rows, as the
- *  table did before, grew it by 14 MB at 100,000 rows of this file (measured): about 56 MB at 400,000. */
-const HEAP_BOUND_MB = 16;
+/** Streamed, the heap grows by about 3 MiB (a 10,000-row sample and one chunk). Holding the rows, as the
+ *  table did before, grew it by 14 MiB at 100,000 rows of this file (measured): about 56 MiB at 400,000. */
+const HEAP_BOUND_MIB = 16;
 
 let root: string;
 beforeAll(async () => {
@@ -56,7 +56,7 @@ interface Probe {
   tail: string[];
   stderr: string;
   rowLengths: number[];
-  peakGrowthMB: number;
+  peakGrowthMiB: number;
 }
 
 async function probe(...argv: string[]): Promise<Probe> {
@@ -79,7 +79,7 @@ describe('the aligned table streams any number of rows in bounded memory', () =>
     expect(p.tail[2]!.split(/\s+/)).toEqual([...stamp(ROWS - 1).split(' '), ...[close(ROWS - 1) - 1, close(ROWS - 1) + 2, close(ROWS - 1) - 3, close(ROWS - 1), 1 + ((ROWS - 1) % 7)].map(String)]);
     expect(p.rowLengths).toHaveLength(1);
     expect(p.stderr).toContain(`${ROWS} rows from ingest.minutes`);
-    expect(p.peakGrowthMB).toBeLessThan(HEAP_BOUND_MB);
+    expect(p.peakGrowthMiB).toBeLessThan(HEAP_BOUND_MIB);
   }, 120_000);
 
   test(`inspect ingest/minutes --head ${ROWS} streams the rows after the column summary`, async () => {
@@ -87,7 +87,7 @@ describe('the aligned table streams any number of rows in bounded memory', () =>
     expect(p.code, p.stderr).toBe(0);
     expect(p.tail[2]!.split(/\s+/).slice(0, 2)).toEqual(stamp(ROWS - 1).split(' '));
     expect(p.rowLengths).toHaveLength(1);
-    expect(p.peakGrowthMB).toBeLessThan(HEAP_BOUND_MB);
+    expect(p.peakGrowthMiB).toBeLessThan(HEAP_BOUND_MIB);
   }, 120_000);
 });
 

@@ -10,8 +10,8 @@ import type { Timings } from '../runner/timings.ts';
 import { setValue, type ParamProvenance } from './provenance.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
-import { metricsTableRows } from './metricsTable.ts';
-import { readableNumber } from './table.ts';
+import { metricsTableRows, metricText } from './metricsTable.ts';
+import { FormattedNumber, readableNumber } from './table.ts';
 
 export interface ReportInputs {
   readonly title: string;
@@ -52,6 +52,7 @@ export function escapeHtml(text: string): string {
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '<td class="none">—</td>';
+  if (value instanceof FormattedNumber) return `<td class="num">${escapeHtml(value.text)}</td>`;
   if (typeof value === 'number') return `<td class="num">${escapeHtml(readableNumber(value))}</td>`;
   if (typeof value === 'string') return `<td>${escapeHtml(value)}</td>`;
   return `<td>${escapeHtml(JSON.stringify(value))}</td>`;
@@ -115,11 +116,11 @@ function metricsSection(metrics: unknown): string {
   const note =
     ratio === undefined
       ? ''
-      : `<p id="verdict">RMSE ratio ${escapeHtml(readableNumber(ratio))}: the model's error is ${escapeHtml((ratio * 100).toFixed(1))}% of the persistence baseline's ("tomorrow's price = today's"), so it ${ratio < 1 ? 'beats' : 'does not beat'} that baseline on the test days.</p>`;
+      : `<p id="verdict">RMSE ratio ${escapeHtml(metricText('rmse_ratio', undefined, ratio))}: the model's error is ${escapeHtml((ratio * 100).toFixed(1))}% of the persistence baseline's ("tomorrow's price = today's"), so it ${ratio < 1 ? 'beats' : 'does not beat'} that baseline on the test days.</p>`;
   const spread = record.seed_spread as Record<string, unknown> | null | undefined;
   const spreadNote =
     spread && typeof spread.seeds === 'number' && typeof spread.rmse_ratio_median === 'number' && typeof spread.beats_persistence === 'number'
-      ? `<p id="seed-spread">Trained from ${escapeHtml(String(spread.seeds))} seeds, the same config gives a median RMSE ratio of ${escapeHtml(readableNumber(spread.rmse_ratio_median))} (${escapeHtml(readableNumber(Number(spread.rmse_ratio_min)))} to ${escapeHtml(readableNumber(Number(spread.rmse_ratio_max)))}); ${escapeHtml(String(Math.round(spread.beats_persistence * spread.seeds)))} of them beat the baseline. Per seed: <code>pipeline query "SELECT * FROM evaluate.seeds"</code>.</p>`
+      ? `<p id="seed-spread">Trained from ${escapeHtml(String(spread.seeds))} seeds, the same config gives a median RMSE ratio of ${escapeHtml(metricText('rmse_ratio', undefined, spread.rmse_ratio_median))} (${escapeHtml(metricText('rmse_ratio', undefined, Number(spread.rmse_ratio_min)))} to ${escapeHtml(metricText('rmse_ratio', undefined, Number(spread.rmse_ratio_max)))}); ${escapeHtml(String(Math.round(spread.beats_persistence * spread.seeds)))} of them beat the baseline. Per seed: <code>pipeline query "SELECT * FROM evaluate.seeds"</code>.</p>`
       : '';
   const notes = flatten(record.notes);
   const noteList = notes.size

@@ -51,4 +51,4 @@ const err = new Writable({
 });
 const code = await main(argv, { stdout, stderr: err, cwd: cwd!, env: { NO_COLOR: '1' } });
 sample();
-process.stdout.write(`${JSON.stringify({ code, lines, head, tail, stderr, rowLengths: [...rowLengths], peakGrowthMB: (peak - baseline) / 2 ** 20, writes })}\n`);
+process.stdout.write(`${JSON.stringify({ code, lines, head, tail, stderr, rowLengths: [...rowLengths], peakGrowthMiB: (peak - baseline) / 2 ** 20, writes })}\n`);

@@ -2,9 +2,9 @@
 // with --diff, against the metrics recorded at a git revision (default HEAD) or the previous run.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BaselineMissing, diffLeaves, METRICS_OUTPUT, metricsBaseline, type DiffRow } from '../../inspect/compare.ts';
+import { BaselineMissing, diffLeaves, flatten, METRIC_TOLERANCE, METRICS_OUTPUT, metricsBaseline, type DiffRow } from '../../inspect/compare.ts';
 import { CommandFailure, guarded, openInspection, setOption, staleWarning, warn } from '../inspection.ts';
-import { metricFigures, metricsTable } from '../../inspect/metricsTable.ts';
+import { metricCell, metricFigures, metricsTable, unitOf } from '../../inspect/metricsTable.ts';
 import { formatTable, outputFormat, toJson, type Table } from '../../inspect/table.ts';
 import { defineCommand } from '../command.ts';
 
@@ -17,8 +17,17 @@ interface MetricsArgs {
   set?: string[];
 }
 
-export function diffTable(rows: readonly DiffRow[]): Table {
-  return { columns: ['metric', 'old', 'new', 'change'], rows: rows.map((r) => [r.key, r.old ?? null, r.new ?? null, r.change]), nullText: '' };
+/** The diff as a table; numbers rounded for reading by the unit of their metric (in `metrics`, the current metrics.json). */
+export function diffTable(rows: readonly DiffRow[], metrics?: unknown): Table {
+  const units = flatten((metrics as { units?: unknown } | null | undefined)?.units);
+  return {
+    columns: ['metric', 'old', 'new', 'change'],
+    rows: rows.map((r) => {
+      const unit = unitOf(units, r.key);
+      return [r.key, metricCell(r.key, unit, r.old), metricCell(r.key, unit, r.new), metricCell(r.key, unit, r.change ?? undefined)];
+    }),
+    nullText: '',
+  };
 }
 
 export const metricsCommand = defineCommand<MetricsArgs>({
@@ -64,14 +73,15 @@ export const metricsCommand = defineCommand<MetricsArgs>({
         throw error;
       }
       warn(io, baseline.note);
-      const rows = diffLeaves(metricFigures(baseline.value), metricFigures(metrics)).filter((r) => args.all || r.changed);
+      // Float noise from recomputing the same figures is no change (METRIC_TOLERANCE).
+      const rows = diffLeaves(metricFigures(baseline.value), metricFigures(metrics), METRIC_TOLERANCE).filter((r) => args.all || r.changed);
       if (format === 'json') {
         io.stdout.write(toJson({ baseline: baseline.source, fresh, diff: rows.map(({ changed: _, ...r }) => ({ ...r, old: r.old ?? null, new: r.new ?? null })) }));
         return 0;
       }
       if (format === 'table') io.stderr.write(`comparing with ${baseline.source}\n`);
       if (rows.length === 0 && format === 'table') io.stdout.write('no metric changed\n');
-      else io.stdout.write(formatTable(diffTable(rows), format));
+      else io.stdout.write(formatTable(diffTable(rows, metrics), format));
       return 0;
     }, args.json === true);
   },
