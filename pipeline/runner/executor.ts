@@ -225,7 +225,7 @@ async function execute(
     );
     await stat.save().catch(() => {});
     emit({ type: 'done', stage: name, seconds: result.seconds });
-    outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.seconds });
+    outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.seconds, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   }
   return { outcome, dry: false, stages: outcomes };
 }
@@ -235,7 +235,7 @@ async function rememberOutput(stat: StatCache, project: Project, path: string, o
 }
 
 type StageResult =
-  | { readonly kind: 'ran'; readonly entry: LockEntry; readonly seconds: number }
+  | { readonly kind: 'ran'; readonly entry: LockEntry; readonly seconds: number; readonly warnings: readonly string[] }
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
   /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
   | { readonly kind: 'discarded'; readonly message: string }
@@ -255,6 +255,7 @@ async function executeStage(
   const declared = new Set(node.outputs);
   const declaredInputs = node.inputs.filter((i) => i.kind !== 'beside-code');
   const readable = new Set(declaredInputs.map((i) => i.abs));
+  const warnings: string[] = [];
   const ctx: StageContext<unknown> = {
     name,
     params: project.params[name] ?? {},
@@ -279,6 +280,10 @@ async function executeStage(
     signal: signal ?? new AbortController().signal,
     progress: (progress) => emit({ type: 'progress', stage: name, progress }),
     info: (message) => emit({ type: 'info', stage: name, message }),
+    warn: (message) => {
+      warnings.push(message);
+      emit({ type: 'warning', stage: name, message });
+    },
   };
   const started = performance.now();
   try {
@@ -321,7 +326,7 @@ async function executeStage(
       inputs: data.inputs,
       outputs,
     };
-    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000 };
+    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings };
   } finally {
     // Gone after a successful swap; removes the partial files of a failed or interrupted run.
     await discardStaging(staging);

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile } from '../lib/data/arrow.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
+import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
 import type { scale } from '../scale.ts';
 
@@ -74,5 +75,11 @@ export async function run(ctx: StageContext<z.output<(typeof scale)['params']>>)
     offset: fit.offset,
   };
   await writeFile(ctx.output('scaler.json'), `${JSON.stringify(scaler, null, 2)}\n`);
-  ctx.info(`fitted on ${fitted} days (${scaler.fit_from} .. ${scaler.fit_to}): min ${fit.min}, max ${fit.max}`);
+  ctx.info(`fitted on ${count(fitted, 'day')} (${scaler.fit_from} .. ${scaler.fit_to}): min ${fit.min.toFixed(2)}, max ${fit.max.toFixed(2)} USD`);
+  if (fit.max === fit.min) {
+    ctx.warn(
+      `the price is the same on all ${count(fitted, 'training day')} (${fit.min} USD): there is no range to scale, so every ` +
+        `training day scales to 0 (sklearn's rule for a zero range) and the model can only learn a constant`,
+    );
+  }
 }
