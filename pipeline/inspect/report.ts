@@ -95,7 +95,7 @@ function freshnessSection(inputs: ReportInputs): string {
   });
   const stale = inputs.stages.filter((s) => !inputs.freshness.get(s.name)?.fresh).map((s) => s.name);
   const banner = stale.length
-    ? `<p class="banner" id="stale-banner">Stale: ${escapeHtml(stale.join(', '))}. Their artifacts below come from an earlier run; <code>pipeline run</code> brings them up to date.</p>`
+    ? `<p class="banner" id="stale-banner">Stale: ${escapeHtml(stale.join(', '))}. Their artifacts below do not reflect the current configuration, code or inputs (the reasons are in the table; the parameters they were made with under Configuration); <code>pipeline run</code> brings them up to date.</p>`
     : '<p id="fresh-banner">Every stage is fresh: the figures below are those of the current configuration.</p>';
   return `${banner}\n<table id="freshness"><thead><tr><th>stage</th><th>status</th><th>why</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
