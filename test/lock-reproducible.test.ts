@@ -2,12 +2,11 @@
 // (issue 13, item 11): the lock records what produced each artifact, never how long it took or when.
 // Timings go to artifacts/.cache/timings.json, machine-local. "Fresh clone" here: the committed files
 // (pipeline.yaml, pipeline.lock, code, data) without artifacts/, which git ignores.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli.ts';
+import { realProject } from './helpers/realProject.ts';
 import { Rig, rigPerTest } from './rig.ts';
 
 describe('on the runner', () => {
@@ -42,16 +41,9 @@ describe('on the runner', () => {
 });
 
 describe('on the real stages', () => {
-  const repo = fileURLToPath(new URL('..', import.meta.url));
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'pipeline-reproducible-'));
-    await mkdir(join(root, 'data'));
-    await copyFile(join(repo, 'data', 'btc-usd-daily.csv'), join(root, 'data', 'btc-usd-daily.csv'));
-    await writeFile(
-      join(root, 'pipeline.yaml'),
-      'stages:\n  sample: { days: 60, seed: 7 }\n  split: { test_days: 10 }\n  train: { epochs: 2, spread_seeds: 2 }\n',
-    );
+    root = await realProject('stages:\n  sample: { days: 60, seed: 7 }\n  split: { test_days: 10 }\n  train: { epochs: 2, spread_seeds: 2 }\n');
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 

@@ -1,21 +1,15 @@
 // After `pipeline run --set …`, the read-only commands must not call the artifacts "from an earlier
 // run" (issue 13, item 8): they take the same --set, and without it they say which parameters made
 // the artifacts. A real pipeline on a tiny configuration (60 days, 2 epochs).
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli.ts';
+import { realProject } from './helpers/realProject.ts';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
 let root: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'pipeline-read-set-'));
-  await mkdir(join(root, 'data'));
-  await copyFile(join(repo, 'data', 'btc-usd-daily.csv'), join(root, 'data', 'btc-usd-daily.csv'));
-  await writeFile(join(root, 'pipeline.yaml'), 'stages:\n  sample: { days: 60 }\n  split: { test_days: 10 }\n  train: { epochs: 2, spread_seeds: 0 }\n');
+  root = await realProject('stages:\n  sample: { days: 60 }\n  split: { test_days: 10 }\n  train: { epochs: 2, spread_seeds: 0 }\n');
   const run = await runCli(['run', '--set', 'train.epochs=3'], root);
   if (run.code !== 0) throw new Error(`pipeline run failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
 }, 120_000);
