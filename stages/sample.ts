@@ -1,7 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
+import { basename } from 'node:path';
 import { defineStage } from '../pipeline/contract/stage.ts';
+import { count } from '../pipeline/contract/text.ts';
 import { z } from 'zod';
 import { nonNegativeInt, paramsOf } from '../pipeline/contract/params.ts';
 import { readDailyPrices, type DailyBar } from './lib/data/daily-prices.ts';
@@ -49,7 +51,9 @@ export const sample = defineStage({
   async run(ctx) {
     const all = await readDailyPrices(ctx.inputs[0]!);
     const days = ctx.params.days === 0 ? all : all.slice(-ctx.params.days);
-    if (ctx.params.days > all.length) ctx.info(`sample.days = ${ctx.params.days}, but the daily file has ${all.length} days: using all`);
+    if (ctx.params.days > all.length) {
+      ctx.warn(`sample.days = ${ctx.params.days} is more than the ${count(all.length, 'day')} of ${basename(ctx.inputs[0]!)}: capped at ${all.length}`);
+    }
 
     const out = createWriteStream(ctx.output('minutes.csv'));
     const closed = finished(out);
@@ -82,7 +86,7 @@ export const sample = defineStage({
       out.destroy();
       throw error;
     }
-    ctx.info(`${days.length} days, ${days.length * MINUTES} minute rows`);
+    ctx.info(`${count(days.length, 'day')}, ${count(days.length * MINUTES, 'minute row')}`);
   },
 });
 

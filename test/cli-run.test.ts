@@ -68,7 +68,8 @@ test('usage errors exit 2 and list the valid stages', async () => {
   expect(single.stderr).toBe('pipeline run: --single needs the stage names to run\n');
   const badOption = await rig.cli(['run', '--forse']);
   expect(badOption.code).toBe(2);
-  expect(badOption.stderr).toMatch(/^pipeline: Unknown argument: forse\n/);
+  // A mistyped option gets a suggestion (issue 13, item 7).
+  expect(badOption.stderr).toMatch(/^pipeline: unknown option --forse; did you mean --force\?\n/);
   expect((await rig.cli(['stat'])).code).toBe(2);
   expect(await rig.counts()).toEqual({ a: 0, b: 0, c: 0 });
 });

@@ -11,6 +11,8 @@ import { KAGGLE_HEADER } from '../stages/sample.ts';
 export interface StageRun {
   readonly progress: Progress[];
   readonly info: string[];
+  /** What it warned about (ctx.warn). */
+  readonly warnings: string[];
   /** Where this run wrote its outputs (the runner's staging folder). */
   readonly staging: string;
 }
@@ -45,6 +47,7 @@ export async function runStage<S extends Stage>(
   const staging = await mkdtemp(join(root, `.staging-${stage.name}-`));
   const progress: Progress[] = [];
   const info: string[] = [];
+  const warnings: string[] = [];
   const ctx: StageContext<unknown> = {
     name: stage.name,
     params,
@@ -56,13 +59,14 @@ export async function runStage<S extends Stage>(
     signal: new AbortController().signal,
     progress: (p) => progress.push(p),
     info: (message) => info.push(message),
+    warn: (message) => warnings.push(message),
   };
   await stage.run(ctx as never);
   if (options.publish ?? true) {
     await mkdir(join(root, 'artifacts', stage.name), { recursive: true });
     for (const file of stage.outputs(pipeline)) await rename(join(staging, file), artifact(root, stage.name, file));
   }
-  return { progress, info, staging };
+  return { progress, info, warnings, staging };
 }
 
 /** One minute bar; `null` prices make a no-trade row (NaN in every value column). */

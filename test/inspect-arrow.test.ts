@@ -98,6 +98,6 @@ describe('pipeline inspect STAGE/ARTIFACT on an Arrow file', () => {
     expect(stdout).toContain('rows      40 in 2 record batches');
     expect(stdout).toMatch(/^price\s+Float64\s+yes\s+2\s+50000\s+59750\s+54932\.434$/m);
     expect(stdout).toMatch(/first 2 rows\ndate\s+price\s+volume_btc\n[─ ]+\n2021-03-01\s+50000\s+1000\n2021-03-02\s+50267\.5\s+1001\n/);
-    expect(stdout).toMatch(/last 1 rows\ndate\s+price\s+volume_btc\n[─ ]+\n2021-04-09\s+59750\s+2521\n/);
+    expect(stdout).toMatch(/last 1 row\ndate\s+price\s+volume_btc\n[─ ]+\n2021-04-09\s+59750\s+2521\n/);
   });
 });

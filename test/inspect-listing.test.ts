@@ -53,7 +53,7 @@ describe('pipeline inspect', () => {
     expect(lines[0]).toMatch(/^stage\s+file\s+format\s+rows\s+size\s+status$/);
     expect(lines).toHaveLength(2 + 33);
     const daily = lines.find((l) => l.includes('daily.arrow'))!;
-    expect(daily).toMatch(/^aggregate\s+daily\.arrow\s+arrow\s+40\s+[\d.]+ KB\s+stale: never run$/);
+    expect(daily).toMatch(/^aggregate\s+daily\.arrow\s+arrow\s+40\s+[\d.]+ KiB\s+stale: never run$/); // binary units, named as such (issue 13, item 9)
     expect(lines.find((l) => l.includes('scaled.arrow'))).toMatch(/missing$/);
     // Columns line up: every row's "format" column starts where the header's does.
     const at = lines[0]!.indexOf('format');

@@ -149,8 +149,8 @@ describe('inspect, query and metrics after a real run', () => {
     expect(html.indexOf(`<p id="forecast" class="forecast"><b>${forecast.date}:`)).toBeGreaterThan(0);
     expect(html.indexOf('id="forecast"')).toBeLessThan(html.indexOf('<h2>Freshness</h2>'));
     expect(html.match(/<table id="backtest-folds">[\s\S]*?<\/table>/)![0].match(/<tr>/g)).toHaveLength(1 + 2);
-    const lock = await readFile(join(root, 'pipeline.lock'), 'utf8');
-    const trainDuration = /\n  train:[\s\S]*?\n    duration: ([\d.e-]+)/.exec(lock)?.[1];
+    const timings = JSON.parse(await readFile(join(root, 'artifacts', '.cache', 'timings.json'), 'utf8')) as { stages: Record<string, { seconds: number }> };
+    const trainDuration = timings.stages.train?.seconds;
     expect(trainDuration).toBeDefined();
     expect(html).toMatch(new RegExp(`<td>train</td><td class="num">${Number(Number(trainDuration).toFixed(2))}</td>`));
   });

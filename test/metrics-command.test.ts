@@ -63,6 +63,7 @@ describe('pipeline metrics', () => {
   test('the terminal table aligns the figures', async () => {
     const { stdout } = await runCli(['metrics'], fixture.root);
     expect(stdout.split('\n')[0]).toMatch(/^metric\s+model\s+persistence\s+unit$/);
-    expect(stdout).toMatch(/^rmse\s+61\.25\s+100\s+USD$/m);
+    // Money to cents (issue 13, item 9): persistence's 100 USD reads 100.00.
+    expect(stdout).toMatch(/^rmse\s+61\.25\s+100\.00\s+USD$/m);
   });
 });

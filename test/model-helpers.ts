@@ -130,6 +130,7 @@ export async function contextFor<S extends z.ZodType>(
     signal: controller.signal,
     progress: (p) => progress.push(p),
     info: (m) => info.push(m),
+    warn: (m) => info.push(`warning: ${m}`),
   };
   return { ctx, progress, info, controller, outDir };
 }

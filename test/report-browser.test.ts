@@ -88,7 +88,7 @@ describe('pipeline report in a headless browser', () => {
 
       const shot = inkedPixels(await tab.screenshot({ fullPage: true }));
       expect(shot.inked).toBeGreaterThan(5000);
-      await expect(tab.locator('#metrics').innerText()).resolves.toMatch(/rmse\s+61\.25\s+100\s+USD/);
+      await expect(tab.locator('#metrics').innerText()).resolves.toMatch(/rmse\s+61\.25\s+100\.00\s+USD/); // money to cents (issue 13, item 9)
       await expect(tab.locator('#stale-banner').innerText()).resolves.toMatch(/^Stale: sample, ingest/);
     } finally {
       await browser.close();

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatLock, type Lock, type LockEntry } from '../pipeline/runner/lock.ts';
@@ -11,16 +11,32 @@ const durations: Record<string, number> = { sample: 0.25, ingest: 1.5, aggregate
 
 beforeAll(async () => {
   fixture = await makeFixture();
+  // The params each stage ran with: those of the fixture's pipeline.yaml (the report shows the lock's).
+  const params: Record<string, Record<string, unknown>> = {
+    sample: { days: 0, seed: 7 },
+    ingest: { source: 'sample' },
+    aggregate: { gaps: 'ffill' },
+    scale: { 'split.test_days': 30 },
+    split: { test_days: 30, lookback: 1 },
+    train: { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 },
+    evaluate: {},
+  };
   const stages = Object.fromEntries(
-    Object.entries(durations).map(([stage, duration]) => [
+    Object.keys(durations).map((stage) => [
       stage,
-      { fingerprint: 'a'.repeat(64), code: 'b'.repeat(64), params: {}, libraries: {}, inputs: {}, outputs: {}, duration, finished: `2026-11-28T10:00:0${Object.keys(durations).indexOf(stage)}.000Z` } as unknown as LockEntry,
+      { fingerprint: 'a'.repeat(64), code: 'b'.repeat(64), params: params[stage], libraries: {}, inputs: {}, outputs: {} } as unknown as LockEntry,
     ]),
   );
   await writeFile(join(fixture.root, 'pipeline.lock'), formatLock({ version: 1, stages } as Lock));
+  // Timings are machine-local, beside the run cache (issue 13, item 11).
+  const timings = Object.fromEntries(
+    Object.entries(durations).map(([stage, seconds]) => [stage, { seconds, finished: `2026-11-28T10:00:0${Object.keys(durations).indexOf(stage)}.000Z` }]),
+  );
+  await mkdir(join(fixture.root, 'artifacts', '.cache'), { recursive: true });
+  await writeFile(join(fixture.root, 'artifacts', '.cache', 'timings.json'), JSON.stringify({ version: 1, stages: timings }));
   const { code, stdout } = await runCli(['report'], fixture.root);
   expect(code).toBe(0);
-  expect(stdout).toMatch(/^wrote artifacts\/report\.html \([\d.]+ KB\)\n$/);
+  expect(stdout).toMatch(/^wrote artifacts\/report\.html \([\d.]+ KiB\)\n$/); // binary units, named as such (issue 13, item 9)
   html = await readFile(join(fixture.root, 'artifacts', 'report.html'), 'utf8');
 });
 afterAll(() => fixture.cleanup());
@@ -43,9 +59,10 @@ describe('pipeline report', () => {
 
   test('has the metrics with the persistence baseline and says whether the model beats it', () => {
     const m = fixture.metrics;
-    expect(section('metrics')).toContain(`rmse ${m.model.rmse} ${m.persistence.rmse} USD`);
+    // Money to cents, ratios to 3 decimals (issue 13, item 9).
+    expect(section('metrics')).toContain(`rmse ${m.model.rmse.toFixed(2)} ${m.persistence.rmse.toFixed(2)} USD`);
     expect(section('metrics')).toContain(`directional_accuracy ${m.model.directional_accuracy} ${m.persistence.directional_accuracy} —`);
-    expect(text(html)).toContain(`RMSE ratio ${m.rmse_ratio}`);
+    expect(text(html)).toContain(`RMSE ratio ${m.rmse_ratio.toFixed(3)}`);
     expect(text(html)).toMatch(/so it beats that baseline/);
   });
 
@@ -53,7 +70,7 @@ describe('pipeline report', () => {
     expect(section('data-summary')).toBe('days 40 first day 2021-03-01 last day 2021-04-09 days without trades 2 gap days 2021-03-04, 2021-03-31');
   });
 
-  test('lists the effective configuration and the timings from pipeline.lock with their total', () => {
+  test('lists the effective configuration and the timings from artifacts/.cache/timings.json with their total', () => {
     expect(section('config')).toContain('train epochs 30');
     expect(section('config')).toContain('scale split.test_days 30');
     const total = Object.values(durations).reduce((a, b) => a + b, 0);

@@ -31,12 +31,12 @@ test('the report says how the ratio spreads over the seeds, and how many beat th
     better_than_model: 0.25,
   });
   // 0.8 of 5 seeds = 4.
-  expect(text(html)).toContain('Trained from 5 seeds, the same config gives a median RMSE ratio of 0.625 (0.5 to 1.25); 4 of them beat the baseline.');
+  expect(text(html)).toContain('Trained from 5 seeds, the same config gives a median RMSE ratio of 0.625 (0.500 to 1.250); 4 of them beat the baseline.'); // ratios to 3 decimals (issue 13, item 9)
   expect(text(html)).toContain('seed_spread.rmse_ratio_median 0.625');
 });
 
 test('without a seed spread (train.spread_seeds 0) the report says nothing of seeds', async () => {
   const html = await reportWith(null);
   expect(html).not.toContain('id="seed-spread"');
-  expect(text(html)).toContain(`RMSE ratio ${fixture.metrics.rmse_ratio}`);
+  expect(text(html)).toContain(`RMSE ratio ${fixture.metrics.rmse_ratio.toFixed(3)}`);
 });

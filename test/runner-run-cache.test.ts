@@ -54,7 +54,8 @@ test('gc prunes runs the lock no longer refers to, and then going back executes 
   const gc = await rig.cli(['gc']);
   expect(gc.code).toBe(0);
   // b and c at times 2 are pruned; their three objects minus HELLO (a's, still referenced) go too.
-  expect(gc.stdout).toMatch(/^gc: pruned runs pipeline.lock does not refer to: removed 2 runs and 2 objects, freed \d+\.\d MB\n$/);
+  // Sizes in binary units, named as such (issue 13, item 9): bytes, KiB, MiB.
+  expect(gc.stdout).toMatch(/^gc: pruned runs pipeline.lock does not refer to: removed 2 runs and 2 objects, freed (\d+ B|\d+\.\d [KMG]iB)\n$/);
   expect(await readdir(rig.path('artifacts/.cache/runs'))).toHaveLength(3);
   await rig.write('pipeline.yaml', times(2));
   const back = await rig.run();

@@ -39,7 +39,7 @@ export interface LoggerOptions {
 
 export class Logger {
   private bar: SingleBar | undefined;
-  private held: string[] = [];
+  private held: { text: string; stream: Stream }[] = [];
   private lastQuarter = 0;
   private lastPlain = 0;
 
@@ -66,6 +66,9 @@ export class Logger {
         return;
       case 'info':
         this.line(c.dim(`  ${event.stage}: ${event.message}`));
+        return;
+      case 'warning':
+        this.line(`  ${c.yellow('warning:')} ${event.stage}: ${event.message}`, err);
         return;
       case 'skipped':
         out.write(`${ok} ${event.stage}  ${c.dim('skipped (unchanged)')}\n`);
@@ -100,11 +103,11 @@ export class Logger {
     this.stopBar();
   }
 
-  private line(text: string): void {
+  private line(text: string, stream: Stream = this.options.out): void {
     // While a bar is drawn, cli-progress owns the cursor (it restores a saved position on stop, which
     // would overwrite a line printed meanwhile): hold messages until the bar is gone.
-    if (this.bar) this.held.push(text);
-    else this.options.out.write(`${text}\n`);
+    if (this.bar) this.held.push({ text, stream });
+    else stream.write(`${text}\n`);
   }
 
   private progress(stage: string, p: Progress): void {
@@ -146,7 +149,7 @@ export class Logger {
     if (!this.bar) return;
     this.bar.stop();
     this.bar = undefined;
-    for (const text of this.held.splice(0)) this.options.out.write(`${text}\n`);
+    for (const { text, stream } of this.held.splice(0)) stream.write(`${text}\n`);
   }
 }
 

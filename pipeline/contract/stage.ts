@@ -40,6 +40,9 @@ export interface StageContext<P> {
   progress(progress: Progress): void;
   /** A one-line message for the log (never printed directly by the stage). */
   info(message: string): void;
+  /** Something wrong with the data that does not stop the stage but will bite later (a constant price,
+   *  one training pair): said where it appears, as a warning, and kept in the run's result. */
+  warn(message: string): void;
 }
 
 export interface Stage<S extends z.ZodType = z.ZodType> {

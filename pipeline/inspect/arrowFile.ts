@@ -1,15 +1,20 @@
 // Reading Arrow IPC files for inspection. `arrowFooter` answers "how many rows, which columns" from
 // the file footer and the record batch headers alone, so listing a 250 MB minutes file stays instant;
-// `scanArrow` walks the batches once for per-column statistics and the first/last rows.
-import { open, readFile } from 'node:fs/promises';
-import { DataType, DateUnit, Message, RecordBatchReader, type Field, type Schema, type Vector } from 'apache-arrow';
+// `arrowBatches` reads the batches one at a time (never the whole file), `scanArrow` walks them once
+// for per-column statistics and `arrowRows` streams a range of rows. Everything read is verified first
+// (./arrowVerify.ts): a damaged file is an ArrowFileError that names it, never a crash or a hang.
+import { open, type FileHandle } from 'node:fs/promises';
+import { DataType, DateUnit, Message, MetadataVersion, RecordBatchReader, type Field, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { ArtifactError } from './artifacts.ts';
+import { checkBatch, verifyFooter, verifyMessage } from './arrowVerify.ts';
 import type { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 
 const MAGIC = 'ARROW1';
 /** The file ends with an int32 footer length and the 6-byte magic. */
 const TRAILER = 4 + MAGIC.length;
+/** The leading magic padded to 8 bytes: the first message starts here. */
+const FIRST_MESSAGE = 8;
 
 export interface ArrowColumn {
   readonly name: string;
@@ -23,63 +28,175 @@ export interface ArrowFooterInfo {
   readonly schema: Schema;
   readonly rows: number;
   readonly batches: number;
+  /** Rows of each record batch, in file order. */
+  readonly batchRows: readonly number[];
   readonly columns: readonly ArrowColumn[];
 }
 
 export class ArrowFileError extends ArtifactError {}
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Anything that is not a system error (ENOENT, EACCES…) means the bytes are not a valid Arrow file. */
+function damaged(path: string, what: string, error: unknown): unknown {
+  if (error instanceof ArrowFileError || (error as NodeJS.ErrnoException | undefined)?.code !== undefined) return error;
+  return new ArrowFileError(`${path}: damaged Arrow file: ${what}: ${messageOf(error)}`);
+}
+
 /** Schema, row count and null counts from the footer and batch headers; no column data is read. */
 export async function arrowFooter(path: string): Promise<ArrowFooterInfo> {
   const file = await open(path, 'r');
   try {
-    const { size } = await file.stat();
-    const read = async (position: number, length: number) => {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await file.read(buffer, 0, length, position);
-      if (bytesRead !== length) throw new ArrowFileError(`${path}: truncated Arrow file (wanted ${length} bytes at ${position})`);
-      return buffer;
-    };
-    if (size < MAGIC.length * 2 + TRAILER) throw new ArrowFileError(`${path}: not an Arrow IPC file (only ${size} bytes)`);
-    const head = await read(0, MAGIC.length);
-    const trailer = await read(size - TRAILER, TRAILER);
-    if (head.toString('latin1') !== MAGIC || trailer.subarray(4).toString('latin1') !== MAGIC) {
-      throw new ArrowFileError(`${path}: not an Arrow IPC file (expected the "${MAGIC}" magic at both ends)`);
+    return await readFooter(file, path);
+  } finally {
+    await file.close();
+  }
+}
+
+async function readFooter(file: FileHandle, path: string): Promise<ArrowFooterInfo> {
+  const { size } = await file.stat();
+  const read = async (position: number, length: number) => {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, position);
+    if (bytesRead !== length) throw new ArrowFileError(`${path}: truncated Arrow file (wanted ${length} bytes at ${position})`);
+    return buffer;
+  };
+  if (size < MAGIC.length * 2 + TRAILER) throw new ArrowFileError(`${path}: not an Arrow IPC file (only ${size} bytes)`);
+  const head = await read(0, MAGIC.length);
+  const trailer = await read(size - TRAILER, TRAILER);
+  if (head.toString('latin1') !== MAGIC || trailer.subarray(4).toString('latin1') !== MAGIC) {
+    throw new ArrowFileError(`${path}: not an Arrow IPC file (expected the "${MAGIC}" magic at both ends)`);
+  }
+  const footerLength = trailer.readInt32LE(0);
+  const footerStart = size - TRAILER - footerLength;
+  if (footerLength <= 0 || footerStart < FIRST_MESSAGE) {
+    throw new ArrowFileError(`${path}: corrupt Arrow footer length ${footerLength}`);
+  }
+  let footer: Footer;
+  try {
+    const bytes = await read(footerStart, footerLength);
+    verifyFooter(bytes);
+    footer = Footer.decode(bytes);
+  } catch (error) {
+    throw damaged(path, 'the footer', error);
+  }
+  if (footer.version < MetadataVersion.V4) {
+    throw new ArrowFileError(`${path}: Arrow metadata version V${footer.version + 1} is not supported (V4 or later)`);
+  }
+  const fields = footer.schema.fields;
+  const nodesPerBatch = fields.reduce((sum, field) => sum + countNodes(field), 0);
+  const nullCounts = fields.map(() => 0);
+  const batchRows: number[] = [];
+  const blocks = (kind: string, count: number, at: (i: number) => ReturnType<Footer['getRecordBatch']>) =>
+    Array.from({ length: count }, (_, i) => {
+      try {
+        const block = at(i);
+        if (!block) throw new Error('missing');
+        return block;
+      } catch (error) {
+        throw damaged(path, `${kind} ${i}'s place in the footer`, error);
+      }
+    });
+  const readBlock = async (kind: string, i: number, block: NonNullable<ReturnType<Footer['getRecordBatch']>>) => {
+    const what = `${kind} ${i}`;
+    if (block.offset < FIRST_MESSAGE || block.metaDataLength < 8 || block.bodyLength < 0 || block.offset + block.metaDataLength + block.bodyLength > footerStart) {
+      throw new ArrowFileError(`${path}: damaged Arrow file: ${what} lies outside the file (offset ${block.offset}, ${block.metaDataLength} + ${block.bodyLength} bytes)`);
     }
-    const footerLength = trailer.readInt32LE(0);
-    if (footerLength <= 0 || footerLength > size - TRAILER) {
-      throw new ArrowFileError(`${path}: corrupt Arrow footer length ${footerLength}`);
-    }
-    const footer = Footer.decode(await read(size - TRAILER - footerLength, footerLength));
-    const fields = footer.schema.fields;
-    const nullCounts = fields.map(() => 0);
-    let rows = 0;
-    for (const block of footer.recordBatches()) {
-      const metadata = await read(Number(block.offset), block.metaDataLength);
+    const metadata = await read(block.offset, block.metaDataLength);
+    try {
       // Since format 0.15 each message starts with a 0xFFFFFFFF continuation marker and its length.
       const start = metadata.readUInt32LE(0) === 0xffffffff ? 8 : 4;
-      const message = Message.decode(metadata.subarray(start));
-      if (!message.isRecordBatch()) continue;
+      const length = metadata.readInt32LE(start - 4);
+      if (length <= 0 || start + length > metadata.length) throw new Error(`message length ${length}`);
+      const bytes = metadata.subarray(start, start + length);
+      verifyMessage(bytes);
+      const message = Message.decode(bytes);
+      if (message.bodyLength !== block.bodyLength) throw new Error(`body of ${message.bodyLength} bytes, the footer says ${block.bodyLength}`);
+      return message;
+    } catch (error) {
+      throw damaged(path, what, error);
+    }
+  };
+  const checkHeader = (header: RecordBatchHeader, bodyLength: number) => {
+    if (header.nodes.length !== nodesPerBatch) throw new Error(`${header.nodes.length} field nodes for ${nodesPerBatch} columns and children`);
+    for (const node of header.nodes) {
+      if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) throw new Error(`a field node of ${node.length} rows with ${node.nullCount} nulls`);
+    }
+    for (const buffer of header.buffers) {
+      if (buffer.offset < 0 || buffer.length < 0 || buffer.offset + buffer.length > bodyLength) {
+        throw new Error(`a buffer (offset ${buffer.offset}, ${buffer.length} bytes) outside the ${bodyLength}-byte body`);
+      }
+    }
+    let node = 0;
+    for (const field of fields) {
+      if (header.nodes[node]!.length !== header.length) throw new Error(`column "${field.name}" has ${header.nodes[node]!.length} rows, the batch ${header.length}`);
+      node += countNodes(field);
+    }
+  };
+  for (const [i, block] of blocks('dictionary batch', footer.numDictionaries, (k) => footer.getDictionaryBatch(k)).entries()) {
+    const message = await readBlock('dictionary batch', i, block);
+    if (!message.isDictionaryBatch()) throw new ArrowFileError(`${path}: damaged Arrow file: dictionary batch ${i} is not a dictionary batch`);
+  }
+  for (const [i, block] of blocks('record batch', footer.numRecordBatches, (k) => footer.getRecordBatch(k)).entries()) {
+    const message = await readBlock('record batch', i, block);
+    if (!message.isRecordBatch()) throw new ArrowFileError(`${path}: damaged Arrow file: record batch ${i} is not a record batch`);
+    try {
       const header = message.header() as RecordBatchHeader;
-      rows += header.length;
+      checkHeader(header, block.bodyLength);
+      batchRows.push(header.length);
       // Field nodes are the schema flattened depth-first: a top-level field's node comes before its
       // children's, so skip over the children to reach the next top-level field.
       let node = 0;
-      fields.forEach((field, i) => {
-        nullCounts[i] = (nullCounts[i] ?? 0) + (header.nodes[node]?.nullCount ?? 0);
+      fields.forEach((field, c) => {
+        nullCounts[c] = (nullCounts[c] ?? 0) + (header.nodes[node]?.nullCount ?? 0);
         node += countNodes(field);
       });
+    } catch (error) {
+      throw damaged(path, `record batch ${i}`, error);
     }
-    return {
-      schema: footer.schema,
-      rows,
-      batches: footer.numRecordBatches,
-      columns: fields.map((field, i) => ({
-        name: field.name,
-        type: String(field.type),
-        nullable: field.nullable,
-        nullCount: nullCounts[i] ?? 0,
-      })),
-    };
+  }
+  return {
+    schema: footer.schema,
+    rows: batchRows.reduce((a, b) => a + b, 0),
+    batches: footer.numRecordBatches,
+    batchRows,
+    columns: fields.map((field, i) => ({
+      name: field.name,
+      type: String(field.type),
+      nullable: field.nullable,
+      nullCount: nullCounts[i] ?? 0,
+    })),
+  };
+}
+
+/**
+ * The record batches at `indexes` (default all), one at a time: only the batch being read is in
+ * memory. The footer is verified first (pass it when already read); each batch is checked after decoding.
+ */
+export async function* arrowBatches(
+  path: string,
+  options: { footer?: ArrowFooterInfo; indexes?: readonly number[] } = {},
+): AsyncGenerator<{ readonly index: number; readonly batch: RecordBatch }> {
+  const footer = options.footer ?? (await arrowFooter(path));
+  const indexes = options.indexes ?? footer.batchRows.map((_, i) => i);
+  if (indexes.length === 0) return;
+  const file = await open(path, 'r');
+  try {
+    const reader = await RecordBatchReader.from(file);
+    await reader.open();
+    for (const index of indexes) {
+      let batch: RecordBatch | null;
+      try {
+        batch = await reader.readRecordBatch(index);
+        if (!batch) throw new Error('could not be read');
+        checkBatch(batch);
+      } catch (error) {
+        throw damaged(path, `record batch ${index}`, error);
+      }
+      yield { index, batch };
+    }
   } finally {
     await file.close();
   }
@@ -107,6 +224,8 @@ function pad(n: number, width = 2): string {
 /** Dates print as YYYY-MM-DD and timestamps as YYYY-MM-DD HH:MM:SS, always in UTC. */
 export function formatUtc(ms: number, withTime: boolean): string {
   const d = new Date(ms);
+  // Beyond JavaScript's ±273,790 years (damaged or garbage data): say so rather than "NaN-NaN-NaN".
+  if (Number.isNaN(d.getTime())) return `invalid date (${ms} ms)`;
   const date = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
   if (!withTime) return date;
   const millis = d.getUTCMilliseconds();
@@ -203,21 +322,19 @@ class Accumulator {
   }
 }
 
+function rowOf(batch: RecordBatch, index: number): ArrowValue[] {
+  return batch.schema.fields.map((field, c) => displayValue(field.type as DataType, batch.getChildAt(c)?.get(index)));
+}
+
 /** One pass over every record batch: column statistics, the first `head` and the last `tail` rows. */
 export async function scanArrow(path: string, options: { head: number; tail: number }): Promise<ArrowScan> {
-  const reader = RecordBatchReader.from(await readFile(path));
-  let schema: Schema | undefined;
-  let accumulators: Accumulator[] = [];
+  const footer = await arrowFooter(path);
+  const schema = footer.schema;
+  const accumulators = schema.fields.map((field) => new Accumulator(field, kindOf(field.type as DataType)));
   let rows = 0;
   const head: ArrowValue[][] = [];
   let tail: ArrowValue[][] = [];
-  const rowOf = (batch: { schema: Schema; getChildAt(i: number): Vector | null }, index: number) =>
-    batch.schema.fields.map((field, c) => displayValue(field.type as DataType, batch.getChildAt(c)?.get(index)));
-  for (const batch of reader) {
-    if (!schema) {
-      schema = batch.schema;
-      accumulators = schema.fields.map((field) => new Accumulator(field, kindOf(field.type as DataType)));
-    }
+  for await (const { batch } of arrowBatches(path, { footer })) {
     accumulators.forEach((acc, c) => {
       const vector = batch.getChildAt(c);
       if (vector) acc.add(vector);
@@ -228,10 +345,38 @@ export async function scanArrow(path: string, options: { head: number; tail: num
     if (tail.length > options.tail) tail = tail.slice(tail.length - options.tail);
     rows += batch.numRows;
   }
-  if (!schema) {
-    // A file with a schema and no batches still has columns worth listing.
-    schema = reader.schema;
-    accumulators = (schema?.fields ?? []).map((field) => new Accumulator(field, kindOf(field.type as DataType)));
-  }
   return { rows, columns: accumulators.map((acc) => acc.result()), head, tail: options.tail > 0 ? tail : [] };
+}
+
+/** Rows handed over per call of arrowRows' callback: bounded however large a record batch is. */
+const ROWS_PER_CALL = 4096;
+
+/**
+ * Rows [from, to) of the file as display values, streamed: `onRows` gets them a few thousand at a
+ * time, and only the record batches holding them are read.
+ */
+export async function arrowRows(
+  path: string,
+  from: number,
+  to: number,
+  onRows: (rows: readonly (readonly ArrowValue[])[]) => Promise<void> | void,
+  footer?: ArrowFooterInfo,
+): Promise<void> {
+  const info = footer ?? (await arrowFooter(path));
+  const starts: number[] = [];
+  let at = 0;
+  for (const n of info.batchRows) {
+    starts.push(at);
+    at += n;
+  }
+  const indexes = info.batchRows.map((_, i) => i).filter((i) => starts[i]! < to && starts[i]! + info.batchRows[i]! > from);
+  for await (const { index, batch } of arrowBatches(path, { footer: info, indexes })) {
+    const first = Math.max(from, starts[index]!) - starts[index]!;
+    const last = Math.min(to, starts[index]! + batch.numRows) - starts[index]!;
+    for (let i = first; i < last; i += ROWS_PER_CALL) {
+      const rows: ArrowValue[][] = [];
+      for (let k = i; k < Math.min(last, i + ROWS_PER_CALL); k++) rows.push(rowOf(batch, k));
+      await onRows(rows);
+    }
+  }
 }

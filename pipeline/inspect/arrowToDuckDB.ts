@@ -29,6 +29,9 @@ import {
 } from '@duckdb/node-api';
 import { DataType, DateUnit, RecordBatchReader, TimeUnit, type Data, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { readFileSync } from 'node:fs';
+import { ArtifactError } from './artifacts.ts';
+import { ArrowFileError } from './arrowFile.ts';
+import { checkBatch } from './arrowVerify.ts';
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = bindings.vector_size();
@@ -172,6 +175,25 @@ function fillChunk(batch: RecordBatch, state: ScanState, copiers: readonly Colum
 export interface ArrowView {
   /** Keeps the table function alive as long as the connection may call it; destroy after closing. */
   readonly tableFunction: DuckDBTableFunction;
+  /** Why the file could not be read when a scan asked for it (DuckDB only passes on the message). */
+  failure(): ArtifactError | undefined;
+}
+
+/** Every record batch of the file, each checked against its declared rows (the footer was verified). */
+function readBatches(path: string): RecordBatch[] {
+  const batches: RecordBatch[] = [];
+  let index = 0;
+  try {
+    for (const batch of RecordBatchReader.from(readFileSync(path))) {
+      checkBatch(batch);
+      if (batch.numRows > 0) batches.push(batch);
+      index++;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== undefined) throw error;
+    throw new ArrowFileError(`${path}: damaged Arrow file: record batch ${index}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return batches;
 }
 
 /**
@@ -188,7 +210,16 @@ export async function createArrowView(
 ): Promise<ArrowView> {
   const copiers = arrowSchema.fields.map(copierFor);
   let batches: RecordBatch[] | undefined;
-  const load = () => (batches ??= [...RecordBatchReader.from(readFileSync(path))].filter((b) => b.numRows > 0));
+  let failure: ArtifactError | undefined;
+  const load = () => {
+    if (failure) throw failure;
+    try {
+      return (batches ??= readBatches(path));
+    } catch (error) {
+      failure = error instanceof ArtifactError ? error : new ArtifactError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+      throw failure;
+    }
+  };
   const name = `arrow_scan_${schema}_${table}`.replace(/\W/g, '_');
   const tableFunction = DuckDBTableFunction.create({
     name,
@@ -221,5 +252,5 @@ export async function createArrowView(
   connection.registerTableFunction(tableFunction);
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quotedIdentifier(schema)}`);
   await connection.run(`CREATE VIEW ${quotedIdentifier(schema)}.${quotedIdentifier(table)} AS SELECT * FROM ${quotedIdentifier(name)}()`);
-  return { tableFunction };
+  return { tableFunction, failure: () => failure };
 }

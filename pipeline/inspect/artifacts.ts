@@ -84,8 +84,9 @@ export async function fileFacts(path: string): Promise<FileFacts> {
   }
 }
 
+/** Sizes in binary units, named as such: 1 KiB = 1024 bytes, 1 MiB = 1024 KiB (IEC 80000-13). */
 export function humanSize(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

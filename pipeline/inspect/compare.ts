@@ -37,17 +37,41 @@ export interface DiffRow {
   readonly changed: boolean;
 }
 
-export function diffLeaves(before: ReadonlyMap<string, Leaf>, after: ReadonlyMap<string, Leaf>): DiffRow[] {
+/**
+ * When two recomputed figures count as the same: within a relative 1e-9 of the larger, or 1e-12 of
+ * each other near zero (Python's math.isclose defaults, with an absolute floor). Summing the same
+ * numbers in another order moves a result by a few units in the last place (1465.19 ± 1.4e-12), far
+ * inside this; any change a model or data edit makes is far outside it.
+ */
+export interface Tolerance {
+  readonly relative: number;
+  readonly absolute: number;
+}
+
+export const METRIC_TOLERANCE: Tolerance = { relative: 1e-9, absolute: 1e-12 };
+
+export function sameNumber(a: number, b: number, tolerance: Tolerance = METRIC_TOLERANCE): boolean {
+  if (a === b) return true;
+  return Math.abs(a - b) <= Math.max(tolerance.relative * Math.max(Math.abs(a), Math.abs(b)), tolerance.absolute);
+}
+
+/** Old against new, leaf by leaf; with `tolerance`, numbers that close count as unchanged (metrics, not params). */
+export function diffLeaves(
+  before: ReadonlyMap<string, Leaf>,
+  after: ReadonlyMap<string, Leaf>,
+  tolerance?: Tolerance,
+): DiffRow[] {
   const keys = [...after.keys(), ...[...before.keys()].filter((k) => !after.has(k))];
   return keys.map((key) => {
     const old = before.get(key);
     const now = after.get(key);
+    const numbers = typeof old === 'number' && typeof now === 'number';
     return {
       key,
       old,
       new: now,
-      change: typeof old === 'number' && typeof now === 'number' ? now - old : null,
-      changed: JSON.stringify(old) !== JSON.stringify(now),
+      change: numbers ? now - old : null,
+      changed: numbers && tolerance ? !sameNumber(old, now, tolerance) : JSON.stringify(old) !== JSON.stringify(now),
     };
   });
 }
@@ -78,7 +102,8 @@ export class BaselineMissing extends Error {}
 
 export const METRICS_OUTPUT = 'artifacts/evaluate/metrics.json';
 
-async function lockAtRevision(root: string, rev: string): Promise<Lock | string> {
+/** The pipeline.lock committed at `rev`, or why there is none (what git said). */
+export async function lockAtRevision(root: string, rev: string): Promise<Lock | string> {
   const shown = await gitShow(root, rev, LOCK_FILE);
   if (!shown.ok) return shown.reason;
   return parseLock(shown.text, `${rev}:${LOCK_FILE}`);

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ArtifactError } from './artifacts.ts';
 import { readJson } from '../../stages/lib/data/json-file.ts';
 import type { Cell } from './table.ts';
+import type { Leaf } from './compare.ts';
+import { metricCell } from './metricsTable.ts';
 
 export const FORECAST_OUTPUT = 'artifacts/forecast/forecast.json';
 export const BACKTEST_OUTPUT = 'artifacts/backtest/metrics.json';
@@ -78,18 +80,23 @@ export function forecastLine(f: Forecast): string {
   return `forecast for ${f.date}: ${usd(f.price)} USD (last day ${usd(f.last_price)}${seeds})`;
 }
 
+/** A metrics-table row, its numbers rounded for reading as evaluate's are (exact in CSV and JSON). */
+function row(name: string, model: Leaf | undefined, persistence: Leaf | undefined, unit: string | null): Cell[] {
+  return [name, metricCell(name, unit ?? undefined, model), metricCell(name, unit ?? undefined, persistence), unit];
+}
+
 /** Rows for the metrics table (metric, model, persistence, unit): the forecast beside "tomorrow = today". */
 export function forecastRows(f: Forecast): Cell[][] {
   const rows: Cell[][] = [
-    ['forecast.date', f.date, null, null],
+    row('forecast.date', f.date, null, null),
     // Persistence forecasts the last day's price.
-    ['forecast.price', f.price, f.last_price, 'USD'],
-    ['forecast.last_date', f.last_date, null, null],
-    ['forecast.change', f.change, null, 'USD'],
-    ['forecast.change_pct', f.change_pct, null, 'percent'],
+    row('forecast.price', f.price, f.last_price, 'USD'),
+    row('forecast.last_date', f.last_date, null, null),
+    row('forecast.change', f.change, null, 'USD'),
+    row('forecast.change_pct', f.change_pct, null, 'percent'),
   ];
-  if (f.seed_min !== undefined) rows.push(['forecast.seed_min', f.seed_min, null, 'USD'], ['forecast.seed_median', f.seed_median ?? null, null, 'USD'], ['forecast.seed_max', f.seed_max ?? null, null, 'USD']);
-  rows.push(['forecast.trained_from', f.trained_from, null, null], ['forecast.trained_to', f.trained_to, null, null], ['forecast.pairs', f.pairs, null, 'pairs']);
+  if (f.seed_min !== undefined) rows.push(row('forecast.seed_min', f.seed_min, null, 'USD'), row('forecast.seed_median', f.seed_median ?? null, null, 'USD'), row('forecast.seed_max', f.seed_max ?? null, null, 'USD'));
+  rows.push(row('forecast.trained_from', f.trained_from, null, null), row('forecast.trained_to', f.trained_to, null, null), row('forecast.pairs', f.pairs, null, 'pairs'));
   return rows;
 }
 
@@ -98,16 +105,16 @@ export function backtestRows(b: Backtest): Cell[][] {
   const m = b.pooled.model;
   const p = b.pooled.persistence;
   return [
-    ['backtest.folds', b.folds.length, null, 'folds'],
-    ['backtest.days', b.pooled.days, null, 'days'],
-    ['backtest.rmse', m.rmse, p.rmse, 'USD'],
-    ['backtest.mae', m.mae, p.mae, 'USD'],
-    ['backtest.mape', m.mape, p.mape, 'percent'],
-    ['backtest.directional_accuracy', m.directional_accuracy, p.directional_accuracy, 'share of days, 0..1'],
-    ['backtest.up_days_share', b.pooled.up_days_share, null, 'share of days, 0..1'],
-    ['backtest.rmse_ratio', b.pooled.rmse_ratio, null, null],
-    ['backtest.diebold_mariano.statistic', b.diebold_mariano.statistic, null, null],
-    ['backtest.diebold_mariano.p_value', b.diebold_mariano.p_value, null, null],
-    ['backtest.beats_persistence', b.beats_persistence, null, null],
+    row('backtest.folds', b.folds.length, null, 'folds'),
+    row('backtest.days', b.pooled.days, null, 'days'),
+    row('backtest.rmse', m.rmse, p.rmse, 'USD'),
+    row('backtest.mae', m.mae, p.mae, 'USD'),
+    row('backtest.mape', m.mape, p.mape, 'percent'),
+    row('backtest.directional_accuracy', m.directional_accuracy, p.directional_accuracy, 'share of days, 0..1'),
+    row('backtest.up_days_share', b.pooled.up_days_share, null, 'share of days, 0..1'),
+    row('backtest.rmse_ratio', b.pooled.rmse_ratio, null, null),
+    row('backtest.diebold_mariano.statistic', b.diebold_mariano.statistic, null, null),
+    row('backtest.diebold_mariano.p_value', b.diebold_mariano.p_value, null, null),
+    row('backtest.beats_persistence', b.beats_persistence, null, null),
   ];
 }

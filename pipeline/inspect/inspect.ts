@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { arrowFooter, scanArrow, type ArrowValue, type ColumnStats } from './arrowFile.ts';
+import { arrowFooter, arrowRows, scanArrow, type ArrowValue, type ColumnStats } from './arrowFile.ts';
 import { ArtifactError, fileFacts, pngSize, svgSize, type Artifact, type ArtifactFormat } from './artifacts.ts';
 import { splitCsvFields } from '../../stages/lib/data/csv-header.ts';
 
@@ -66,13 +66,24 @@ export async function listArtifactFacts(
   );
 }
 
+/** Rows [from, to) of a file, 0-based. */
+export interface RowRange {
+  readonly from: number;
+  readonly to: number;
+}
+
 export interface ArrowDetail {
   readonly kind: 'arrow';
   readonly rows: number;
   readonly batches: number;
   readonly columns: readonly (ColumnStats & { readonly nullCount: number })[];
-  readonly head: readonly (readonly ArrowValue[])[];
-  readonly tail: readonly (readonly ArrowValue[])[];
+  /** The first rows asked for (--head). */
+  readonly head: RowRange;
+  /** The last rows asked for (--tail). */
+  readonly tail: RowRange;
+  /** Streams rows of the file as display values, a few thousand at a time: any number of rows prints
+   *  in bounded memory. */
+  readRows(range: RowRange, onRows: (rows: readonly (readonly ArrowValue[])[]) => Promise<void> | void): Promise<void>;
 }
 
 export interface JsonDetail {
@@ -144,14 +155,15 @@ async function detailOf(artifact: Artifact, size: number, options: { head: numbe
   switch (artifact.format) {
     case 'arrow': {
       const footer = await arrowFooter(artifact.path);
-      const scan = await scanArrow(artifact.path, options);
+      const scan = await scanArrow(artifact.path, { head: 0, tail: 0 });
       return {
         kind: 'arrow',
         rows: footer.rows,
         batches: footer.batches,
         columns: scan.columns.map((c, i) => ({ ...c, nullCount: footer.columns[i]?.nullCount ?? 0 })),
-        head: scan.head,
-        tail: scan.tail,
+        head: { from: 0, to: Math.min(options.head, footer.rows) },
+        tail: { from: Math.max(0, footer.rows - options.tail), to: footer.rows },
+        readRows: (range, onRows) => (range.to > range.from ? arrowRows(artifact.path, range.from, range.to, onRows, footer) : Promise.resolve()),
       };
     }
     case 'json': {

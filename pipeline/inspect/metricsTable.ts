@@ -1,10 +1,44 @@
 // The evaluation metrics as one table: the model beside the persistence baseline, a row per metric
 // with its unit; the run's other figures (rmse_ratio, days, …) get a row of their own. Descriptive
 // blocks (`units`, `notes`) are not figures: they go into the unit column or stay in the JSON.
+// Numbers are rounded for people in the aligned view and the report only (CSV and JSON keep them
+// whole): money to cents, percentages to 2 decimals, ratios and shares to 3, p-values to 4 decimals (or
+// 2 significant digits when tiny), others to 4 significant digits.
 import { flatten, type Leaf } from './compare.ts';
-import type { Cell, Table } from './table.ts';
+import { FormattedNumber, type Cell, type Table } from './table.ts';
 
 const descriptive = new Set(['model', 'persistence', 'units', 'notes']);
+
+/** A metric's value as people read it, by its unit (from metrics.json's `units`) and name. */
+export function metricText(name: string, unit: string | undefined, value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (unit === 'USD' || unit === 'percent') return value.toFixed(2);
+  if (/ratio/.test(name) || /share|0\.\.1/.test(unit ?? '')) return value.toFixed(3);
+  if (Number.isInteger(value)) return String(value);
+  // A p-value is read by its order of magnitude when it is tiny (4.3e-10), else to 4 decimals.
+  if (/p_value/.test(name)) return Math.abs(value) < 1e-4 ? value.toExponential(1) : value.toFixed(4);
+  return significant(value, 4);
+}
+
+/** `digits` significant digits, never in exponent form and never dropping integer digits (12346, 1.235, 0.0001235). */
+function significant(value: number, digits: number): string {
+  if (value === 0) return '0';
+  const magnitude = Math.floor(Math.log10(Math.abs(value))) + 1;
+  const decimals = Math.min(20, Math.max(0, digits - magnitude));
+  const text = value.toFixed(decimals);
+  return decimals > 0 ? text.replace(/\.?0+$/, '') : text;
+}
+
+/** The unit of a figure: its own entry in `units`, or that of the metric it scores (model.rmse → rmse). */
+export function unitOf(units: ReadonlyMap<string, Leaf>, key: string): string | undefined {
+  const unit = units.get(key) ?? units.get(key.replace(/^(model|persistence)\./, ''));
+  return typeof unit === 'string' ? unit : undefined;
+}
+
+/** A number cell rounded for reading, exact in CSV and JSON; other cells as they are. */
+export function metricCell(name: string, unit: string | undefined, value: Leaf | undefined): Cell {
+  return typeof value === 'number' ? new FormattedNumber(value, metricText(name, unit, value)) : (value ?? null);
+}
 
 export function metricsTableRows(metrics: unknown): Cell[][] {
   const record = (metrics ?? {}) as Record<string, unknown>;
@@ -12,11 +46,14 @@ export function metricsTableRows(metrics: unknown): Cell[][] {
   const persistence = flatten(record.persistence);
   const units = flatten(record.units);
   const names = [...model.keys(), ...[...persistence.keys()].filter((k) => !model.has(k))];
-  const rows: Cell[][] = names.map((name) => [name, model.get(name) ?? null, persistence.get(name) ?? null, units.get(name) ?? null]);
+  const rows: Cell[][] = names.map((name) => {
+    const unit = unitOf(units, name);
+    return [name, metricCell(name, unit, model.get(name)), metricCell(name, unit, persistence.get(name)), unit ?? null];
+  });
   // A figure the run did not produce (seed_spread: null without train.spread_seeds) is no row, not a
   // blank one; the diff (metricFigures) still compares it.
   const rest = Object.fromEntries(Object.entries(record).filter(([k, v]) => !descriptive.has(k) && v !== null));
-  for (const [name, value] of flatten(rest)) rows.push([name, value, null, units.get(name) ?? null]);
+  for (const [name, value] of flatten(rest)) rows.push([name, metricCell(name, unitOf(units, name), value), null, unitOf(units, name) ?? null]);
   return rows;
 }
 

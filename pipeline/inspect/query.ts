@@ -35,7 +35,10 @@ DuckDBTimestampTZValue.timezoneOffsetInMinutes = 0;
 export interface QueryResult {
   readonly columns: readonly string[];
   readonly types: readonly string[];
+  /** The rows, unless they went to `onRows` instead. */
   readonly rows: readonly (readonly Cell[])[];
+  /** How many rows the result had (up to maxRows). */
+  readonly rowCount: number;
   /** True when the result had more rows than `maxRows` and was cut there. */
   readonly truncated: boolean;
   /** The artifact tables the query names. */
@@ -232,6 +235,8 @@ export async function runReadOnlyQuery(sql: string, artifacts: readonly Artifact
         let footer;
         try {
           footer = await arrowFooter(artifact.path);
+          // DuckDB cannot bind a table without columns.
+          if (footer.schema.fields.length === 0) throw new ArtifactError(`${artifact.path}: the Arrow file has no columns`);
         } catch (error) {
           if (tables.includes(artifact) || !(error instanceof ArtifactError)) throw error;
           continue;
@@ -250,32 +255,12 @@ export async function runReadOnlyQuery(sql: string, artifacts: readonly Artifact
         }
       }
       await lockDown(connection);
-
-      const prepared = await preparedQuery(connection, sql);
       try {
-        const sqlError = (error: unknown) => new QuerySqlError(messageOf(error));
-        const result = await prepared.stream().catch((error: unknown) => Promise.reject(sqlError(error)));
-        const columns = result.columnNames();
-        const types = result.columnTypes();
-        const kept: Cell[][] = [];
-        let seen = 0;
-        let truncated = false;
-        for (;;) {
-          const chunk = await result.fetchChunk().catch((error: unknown) => Promise.reject(sqlError(error)));
-          if (!chunk || chunk.rowCount === 0) break;
-          let rows = chunk.getRows().map((row) => row.map((value, i) => cellOf(value, types[i]!)));
-          if (maxRows > 0 && seen + rows.length > maxRows) {
-            rows = rows.slice(0, maxRows - seen);
-            truncated = true;
-          }
-          seen += rows.length;
-          if (options.onRows) await options.onRows(rows, columns);
-          else kept.push(...rows);
-          if (truncated) break;
-        }
-        return { columns, types: types.map((t) => t.toString()), rows: kept, truncated, tables };
-      } finally {
-        prepared.destroySync();
+        return await streamResult(connection, sql, tables, maxRows, options.onRows);
+      } catch (error) {
+        // A file that turned out damaged when a scan read it reaches us as DuckDB's text only: report
+        // the file's own error instead.
+        throw views.map((v) => v.failure()).find((f) => f !== undefined) ?? error;
       }
     } finally {
       connection.closeSync();
@@ -283,5 +268,40 @@ export async function runReadOnlyQuery(sql: string, artifacts: readonly Artifact
   } finally {
     instance.closeSync();
     for (const view of views) view.tableFunction.destroySync();
+  }
+}
+
+async function streamResult(
+  connection: DuckDBConnection,
+  sql: string,
+  tables: readonly Artifact[],
+  maxRows: number,
+  onRows: QueryOptions['onRows'],
+): Promise<QueryResult> {
+  const prepared = await preparedQuery(connection, sql);
+  try {
+    const sqlError = (error: unknown) => new QuerySqlError(messageOf(error));
+    const result = await prepared.stream().catch((error: unknown) => Promise.reject(sqlError(error)));
+    const columns = result.columnNames();
+    const types = result.columnTypes();
+    const kept: Cell[][] = [];
+    let seen = 0;
+    let truncated = false;
+    for (;;) {
+      const chunk = await result.fetchChunk().catch((error: unknown) => Promise.reject(sqlError(error)));
+      if (!chunk || chunk.rowCount === 0) break;
+      let rows = chunk.getRows().map((row) => row.map((value, i) => cellOf(value, types[i]!)));
+      if (maxRows > 0 && seen + rows.length > maxRows) {
+        rows = rows.slice(0, maxRows - seen);
+        truncated = true;
+      }
+      seen += rows.length;
+      if (onRows) await onRows(rows, columns);
+      else for (const row of rows) kept.push(row);
+      if (truncated) break;
+    }
+    return { columns, types: types.map((t) => t.toString()), rows: kept, rowCount: seen, truncated, tables };
+  } finally {
+    prepared.destroySync();
   }
 }

@@ -2,21 +2,27 @@
 // and the charts as data: URIs — so the file opens from disk with no server and no network. Charts go
 // in as <img> rather than inline <svg>: two Vega SVGs in one document would share ids (clip paths,
 // gradients) and draw each other's clips.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactError } from './artifacts.ts';
 import type { Lock } from '../runner/lock.ts';
+import type { Timings } from '../runner/timings.ts';
+import { setValue, type ParamProvenance } from './provenance.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
-import { metricsTableRows } from './metricsTable.ts';
-import { readableNumber } from './table.ts';
+import { metricsTableRows, metricText } from './metricsTable.ts';
+import { FormattedNumber, readableNumber } from './table.ts';
 import { forecastLine, type Backtest, type Forecast } from './forecast.ts';
 
 export interface ReportInputs {
   readonly title: string;
-  /** Active stages in run order with their effective params. */
-  readonly stages: readonly { readonly name: string; readonly description: string; readonly params: Readonly<Record<string, unknown>> }[];
+  /** Active stages in run order. */
+  readonly stages: readonly { readonly name: string; readonly description: string }[];
+  /** Every stage's params: the values its artifacts were made with (pipeline.lock) and the current ones. */
+  readonly params: readonly ParamProvenance[];
   readonly lock: Lock | undefined;
+  /** Machine-local stage timings (artifacts/.cache/timings.json). */
+  readonly timings: Timings;
   readonly freshness: FreshnessByStage;
   readonly dataSummary: DataSummary | undefined;
   readonly metrics: unknown;
@@ -53,6 +59,7 @@ export function escapeHtml(text: string): string {
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '<td class="none">—</td>';
+  if (value instanceof FormattedNumber) return `<td class="num">${escapeHtml(value.text)}</td>`;
   if (typeof value === 'number') return `<td class="num">${escapeHtml(readableNumber(value))}</td>`;
   if (typeof value === 'string') return `<td>${escapeHtml(value)}</td>`;
   return `<td>${escapeHtml(JSON.stringify(value))}</td>`;
@@ -96,7 +103,7 @@ function freshnessSection(inputs: ReportInputs): string {
   });
   const stale = inputs.stages.filter((s) => !inputs.freshness.get(s.name)?.fresh).map((s) => s.name);
   const banner = stale.length
-    ? `<p class="banner" id="stale-banner">Stale: ${escapeHtml(stale.join(', '))}. Their artifacts below come from an earlier run; <code>pipeline run</code> brings them up to date.</p>`
+    ? `<p class="banner" id="stale-banner">Stale: ${escapeHtml(stale.join(', '))}. Their artifacts below do not reflect the current configuration, code or inputs (the reasons are in the table; the parameters they were made with under Configuration); <code>pipeline run</code> brings them up to date.</p>`
     : '<p id="fresh-banner">Every stage is fresh: the figures below are those of the current configuration.</p>';
   return `${banner}\n<table id="freshness"><thead><tr><th>stage</th><th>status</th><th>why</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
@@ -117,11 +124,11 @@ function metricsSection(metrics: unknown): string {
   const note =
     ratio === undefined
       ? ''
-      : `<p id="verdict">RMSE ratio ${escapeHtml(readableNumber(ratio))}: the model's error is ${escapeHtml((ratio * 100).toFixed(1))}% of the persistence baseline's ("tomorrow's price = today's"), so it ${ratio < 1 ? 'beats' : 'does not beat'} that baseline on the test days.</p>`;
+      : `<p id="verdict">RMSE ratio ${escapeHtml(metricText('rmse_ratio', undefined, ratio))}: the model's error is ${escapeHtml((ratio * 100).toFixed(1))}% of the persistence baseline's ("tomorrow's price = today's"), so it ${ratio < 1 ? 'beats' : 'does not beat'} that baseline on the test days.</p>`;
   const spread = record.seed_spread as Record<string, unknown> | null | undefined;
   const spreadNote =
     spread && typeof spread.seeds === 'number' && typeof spread.rmse_ratio_median === 'number' && typeof spread.beats_persistence === 'number'
-      ? `<p id="seed-spread">Trained from ${escapeHtml(String(spread.seeds))} seeds, the same config gives a median RMSE ratio of ${escapeHtml(readableNumber(spread.rmse_ratio_median))} (${escapeHtml(readableNumber(Number(spread.rmse_ratio_min)))} to ${escapeHtml(readableNumber(Number(spread.rmse_ratio_max)))}); ${escapeHtml(String(Math.round(spread.beats_persistence * spread.seeds)))} of them beat the baseline. Per seed: <code>pipeline query "SELECT * FROM evaluate.seeds"</code>.</p>`
+      ? `<p id="seed-spread">Trained from ${escapeHtml(String(spread.seeds))} seeds, the same config gives a median RMSE ratio of ${escapeHtml(metricText('rmse_ratio', undefined, spread.rmse_ratio_median))} (${escapeHtml(metricText('rmse_ratio', undefined, Number(spread.rmse_ratio_min)))} to ${escapeHtml(metricText('rmse_ratio', undefined, Number(spread.rmse_ratio_max)))}); ${escapeHtml(String(Math.round(spread.beats_persistence * spread.seeds)))} of them beat the baseline. Per seed: <code>pipeline query "SELECT * FROM evaluate.seeds"</code>.</p>`
       : '';
   const notes = flatten(record.notes);
   const noteList = notes.size
@@ -205,24 +212,39 @@ function chartsSection(charts: readonly Chart[]): string {
   return `<div class="charts">${figures.join('\n')}</div>`;
 }
 
+/** The parameters each stage's artifacts were made with (from pipeline.lock); edits not run yet apart. */
 function configSection(inputs: ReportInputs): string {
   const rows = inputs.stages.flatMap((s) => {
-    const entries = Object.entries(s.params);
-    return entries.length === 0 ? [[s.name, '(no parameters)', null]] : entries.map(([k, v]) => [s.name, k, v]);
+    const params = inputs.params.filter((p) => p.stage === s.name);
+    if (params.length === 0) return [[s.name, '(no parameters)', null, null]];
+    return params.map((p) => {
+      const ran = p.made !== undefined || inputs.lock?.stages[s.name] !== undefined;
+      const pending = p.pending ? p.now : ran ? null : `${setValue(p.now)} (not run yet)`;
+      return [s.name, p.key, ran ? (p.made ?? null) : null, pending];
+    });
   });
-  return table('config', ['stage', 'parameter', 'value'], rows);
+  const edits = inputs.params.filter((p) => p.pending);
+  const note = edits.length
+    ? `<p class="banner" id="pending-edits">Edits not run yet: ${escapeHtml(
+        edits.map((p) => `${p.name} ${setValue(p.made)} → ${setValue(p.now)}`).join(', '),
+      )}. Everything in this report was made with the values in the "value" column; <code>pipeline run</code> applies the edits.</p>\n`
+    : '';
+  return note + table('config', ['stage', 'parameter', 'value (made the artifacts)', 'pending edit (not run yet)'], rows);
 }
 
 function timingSection(inputs: ReportInputs): string {
-  if (!inputs.lock) return '<p class="missing">No stage timings yet: <code>pipeline run</code> records them in pipeline.lock.</p>';
+  const timed = inputs.stages.filter((s) => inputs.timings[s.name] !== undefined);
+  if (timed.length === 0) {
+    return '<p class="missing">No stage timings on this machine yet: <code>pipeline run</code> records them in artifacts/.cache/timings.json.</p>';
+  }
   let total = 0;
   const rows = inputs.stages.map((s) => {
-    const entry = inputs.lock?.stages[s.name];
-    if (entry) total += entry.duration;
-    return [s.name, entry ? Number(entry.duration.toFixed(2)) : null, entry?.finished ?? null];
+    const timing = inputs.timings[s.name];
+    if (timing) total += timing.seconds;
+    return [s.name, timing ? Number(timing.seconds.toFixed(2)) : null, timing ? `${timing.finished}${timing.restored ? ' (restored from the run cache)' : ''}` : null];
   });
   rows.push(['total', Number(total.toFixed(2)), null]);
-  return table('timings', ['stage', 'seconds', 'finished (UTC)'], rows);
+  return `${table('timings', ['stage', 'seconds', 'finished (UTC)'], rows)}\n<p class="lead">Timings of the runs on this machine (artifacts/.cache/timings.json; never in pipeline.lock).</p>`;
 }
 
 export function renderReport(inputs: ReportInputs): string {
@@ -285,9 +307,15 @@ export async function readJsonOptional(path: string): Promise<unknown> {
   }
 }
 
-/** Writes next to the target and renames, so a reader never sees half a page. */
+/** Writes next to the target and renames, so a reader never sees half a page; on any error the temp
+ *  file is removed again. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => {});
+    throw error;
+  }
 }

@@ -15,8 +15,6 @@ export class NestedCell {
   }
 }
 
-export type Cell = string | number | boolean | bigint | null | undefined | NestedCell;
-
 export interface Table {
   readonly columns: readonly string[];
   readonly rows: readonly (readonly Cell[])[];
@@ -38,39 +36,110 @@ export function readableNumber(value: number): string {
   return String(Number(value.toPrecision(8)));
 }
 
+/** A number shown rounded in the aligned view (RMSE to cents, a ratio to 3 digits); CSV and JSON keep
+ *  the full value. */
+export class FormattedNumber {
+  constructor(
+    readonly value: number,
+    readonly text: string,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+export type Cell = string | number | boolean | bigint | null | undefined | NestedCell | FormattedNumber;
+
 function cellText(cell: Cell, readable: boolean, nullText = '∅'): string {
   if (cell === null || cell === undefined) return readable ? nullText : '';
+  if (cell instanceof FormattedNumber) return readable ? cell.text : String(cell.value);
   if (typeof cell === 'number') return readable ? readableNumber(cell) : String(cell);
   return String(cell);
 }
 
 function isNumeric(cell: Cell): boolean {
-  return typeof cell === 'number' || typeof cell === 'bigint';
+  return typeof cell === 'number' || typeof cell === 'bigint' || cell instanceof FormattedNumber;
 }
 
-/** Aligned columns; numeric columns are right-aligned so that magnitudes line up. */
+/** Rows the streaming table sizes its columns from (the query command's default row limit). */
+export const ALIGN_SAMPLE_ROWS = 10_000;
+
+/**
+ * Aligned columns, streamed: the first `sampleRows` rows are held to size the columns (numeric columns
+ * right-aligned so that magnitudes line up), then every row is turned into text as it comes, so any
+ * number of rows prints in bounded memory. A later cell wider than its column widens it from that row on.
+ */
+export class AlignedWriter {
+  private sample: string[][] | undefined = [];
+  /** Per column: every non-null cell seen in the sample is a number. */
+  private readonly numeric: boolean[];
+  private readonly widths: number[];
+  private rightAligned: readonly boolean[] = [];
+
+  constructor(
+    private readonly columns: readonly string[],
+    private readonly options: { readonly sampleRows?: number; readonly nullText?: string } = {},
+  ) {
+    this.numeric = columns.map(() => true);
+    this.widths = columns.map((name) => displayWidth(name));
+  }
+
+  /** Text to write for these rows: empty while the sample is being collected. */
+  push(rows: readonly (readonly Cell[])[]): string {
+    const { columns, numeric } = this;
+    const texts = rows.map((row) =>
+      columns.map((_, i) => {
+        const cell = row[i];
+        if (numeric[i] && cell != null && !isNumeric(cell)) numeric[i] = false;
+        return cellText(cell, true, this.options.nullText);
+      }),
+    );
+    if (!this.sample) return texts.map((t) => this.line(t)).join('');
+    for (const t of texts) this.sample.push(t);
+    return this.sample.length >= (this.options.sampleRows ?? ALIGN_SAMPLE_ROWS) ? this.flushSample() : '';
+  }
+
+  /** The rest: the header and the sample when fewer rows than the sample came. */
+  end(): string {
+    return this.sample ? this.flushSample() : '';
+  }
+
+  private flushSample(): string {
+    const sample = this.sample ?? [];
+    this.sample = undefined;
+    const any = sample.length > 0;
+    this.rightAligned = this.numeric.map((n) => any && n);
+    for (const row of sample) row.forEach((text, i) => (this.widths[i] = Math.max(this.widths[i]!, displayWidth(text))));
+    const header = this.line([...this.columns]) + this.line(this.widths.map((w) => '─'.repeat(w)));
+    return header + sample.map((t) => this.line(t)).join('');
+  }
+
+  private line(cells: readonly string[]): string {
+    let out = '';
+    cells.forEach((text, i) => {
+      const width = displayWidth(text);
+      if (width > this.widths[i]!) this.widths[i] = width;
+      const pad = ' '.repeat(this.widths[i]! - width);
+      out += (i > 0 ? '  ' : '') + (this.rightAligned[i] ? pad + text : text + pad);
+    });
+    return out.trimEnd() + '\n';
+  }
+}
+
+/** Aligned columns of a table held in memory: every row sizes the columns. */
 export function formatAligned(table: Table): string {
-  const texts = table.rows.map((row) => table.columns.map((_, i) => cellText(row[i], true, table.nullText)));
-  const widths = table.columns.map((name, i) =>
-    Math.max(displayWidth(name), ...texts.map((row) => displayWidth(row[i] ?? ''))),
-  );
-  const rightAligned = table.columns.map(
-    (_, i) => table.rows.length > 0 && table.rows.every((row) => row[i] == null || isNumeric(row[i])),
-  );
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((text, i) => {
-        const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(text)));
-        return rightAligned[i] ? pad + text : text + pad;
-      })
-      .join('  ')
-      .trimEnd();
-  const out = [line(table.columns), line(widths.map((w) => '─'.repeat(w))), ...texts.map(line)];
-  return out.join('\n') + '\n';
+  const writer = new AlignedWriter(table.columns, { sampleRows: Infinity, nullText: table.nullText });
+  return writer.push(table.rows) + writer.end();
 }
 
 function displayWidth(text: string): number {
-  return [...text].length;
+  // Code points, not UTF-16 units (∅, ─ and most text are one column each).
+  let width = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) width--;
+  }
+  return width;
 }
 
 function csvField(text: string): string {
@@ -88,6 +157,7 @@ export function formatCsv(table: Table): string {
 
 function jsonValue(cell: Cell): unknown {
   if (cell instanceof NestedCell) return cell.json;
+  if (cell instanceof FormattedNumber) return jsonValue(cell.value);
   if (typeof cell === 'bigint') {
     return Number.isSafeInteger(Number(cell)) ? Number(cell) : cell.toString();
   }

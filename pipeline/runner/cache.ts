@@ -16,6 +16,8 @@ export interface RunRecord {
   readonly stage: string;
   readonly saved: string;
   readonly entry: LockEntry;
+  /** Seconds the run took (what a restore reports as its timing); absent in older records. */
+  readonly seconds?: number;
 }
 
 export interface GcResult {
@@ -44,7 +46,7 @@ export class RunCache {
   }
 
   /** Keeps a copy of each output of a finished run (files live in `stageDir`, named by the entry). */
-  async save(stage: string, entry: LockEntry, stageDir: string): Promise<void> {
+  async save(stage: string, entry: LockEntry, stageDir: string, seconds?: number): Promise<void> {
     await mkdir(join(this.dir, 'objects'), { recursive: true });
     await mkdir(join(this.dir, 'runs'), { recursive: true });
     for (const [path, out] of Object.entries(entry.outputs)) {
@@ -55,7 +57,7 @@ export class RunCache {
       await copyFile(join(stageDir, fileInStage(stage, path)), tmp, constants.COPYFILE_FICLONE);
       await rename(tmp, object);
     }
-    const record: RunRecord = { stage, saved: new Date().toISOString(), entry };
+    const record: RunRecord = { stage, saved: new Date().toISOString(), entry, seconds };
     const file = this.runPath(entry.fingerprint);
     const tmp = tmpName(file);
     await writeFile(tmp, JSON.stringify(record, null, 2));
@@ -99,12 +101,13 @@ export class RunCache {
   /**
    * Deletes run records not in `keep` (unless among the `keepRecent` newest of their stage), then every
    * object no remaining record or `keepObjects` refers to, and every kept library closure
-   * (libraries/<hash>.json) no remaining record or `keepClosures` refers to. `all` empties the cache.
+   * (libraries/<hash>.json) no remaining record or `keepClosures` refers to. `all` empties the cache;
+   * `dry` only counts what would go.
    */
   async gc(
     keep: ReadonlySet<string>,
     keepObjects: ReadonlySet<string>,
-    options: { all?: boolean; keepRecent?: number; keepClosures?: ReadonlySet<string> } = {},
+    options: { all?: boolean; keepRecent?: number; keepClosures?: ReadonlySet<string>; dry?: boolean } = {},
   ): Promise<GcResult> {
     const runsDir = join(this.dir, 'runs');
     const objectsDir = join(this.dir, 'objects');
@@ -146,14 +149,14 @@ export class RunCache {
       }
       const path = join(runsDir, r.file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
       runs++;
     }
     for (const file of await readdir(objectsDir).catch(() => [] as string[])) {
       if (liveObjects.has(file)) continue;
       const path = join(objectsDir, file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
       objects++;
     }
     const closuresDir = join(this.dir, 'libraries');
@@ -161,7 +164,7 @@ export class RunCache {
       if (liveClosures.has(file.replace(/\.json$/, ''))) continue;
       const path = join(closuresDir, file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
-      await rm(path, { force: true });
+      if (!options.dry) await rm(path, { force: true });
     }
     return { runs, objects, bytes };
   }

@@ -48,6 +48,21 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/**
+ * A rejected value as the user typed it (`source`), not as parsed: YAML reads `.nan` as NaN and an
+ * empty value as null, and "got null" would echo neither. Numbers and booleans read as typed (0, -1,
+ * true); a bare word is quoted ("thirty"); an empty value is "nothing".
+ */
+export function typedValue(source: string | undefined, value: unknown): string {
+  const text = source?.trim();
+  if (text === undefined) return formatValue(value);
+  if (text === '') return 'nothing';
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return text;
+  if (typeof value === 'object' && value !== null) return text;
+  if (typeof value === 'string' && /^["']/.test(text)) return text;
+  return JSON.stringify(text);
+}
+
 /** The keys of a stage's parameter schema (paramsOf builds a strict zod object). */
 export function paramKeys(stage: Stage): string[] {
   const schema = stage.params as unknown;
@@ -102,6 +117,8 @@ export interface Override {
   readonly stage: string;
   readonly key: string;
   readonly value: unknown;
+  /** The value as typed after `=`. */
+  readonly valueText: string;
 }
 
 export function parseOverride(text: string, registry: readonly Stage[]): Override | ConfigIssue {
@@ -124,7 +141,7 @@ export function parseOverride(text: string, registry: readonly Stage[]): Overrid
   } catch {
     value = valueText;
   }
-  return { text, stage: stageName, key, value };
+  return { text, stage: stageName, key, value, valueText };
 }
 
 function keysList(stage: Stage): string {
@@ -165,6 +182,8 @@ export function parseConfig(
   const raw = new Map<string, Record<string, unknown>>();
   const keySpans = new Map<string, Span | undefined>();
   const stageSpans = new Map<string, Span>();
+  /** The text of each value in the file, as typed, for error messages. */
+  const valueTexts = new Map<string, string>();
   const names = registry.map((s) => s.name);
 
   const root = doc.contents;
@@ -213,6 +232,8 @@ export function parseConfig(
         const value = pair.value;
         values[key] = isScalar(value) ? value.value : (value as Node | null)?.toJSON();
         keySpans.set(`${stageName}.${key}`, span);
+        const valueSpan = spanOf(value);
+        valueTexts.set(`${stageName}.${key}`, valueSpan ? text.slice(valueSpan.start, valueSpan.end) : '');
       }
     }
   }
@@ -243,8 +264,9 @@ export function parseConfig(
     for (const problem of result.error.issues) {
       const key = String(problem.path[0] ?? '');
       const name = key ? `${stage.name}.${key}` : stage.name;
-      const message = `${name} ${problem.message}, got ${formatValue(key ? values[key] : values)}`;
       const override = overrideOf.get(name);
+      const typed = override ? override.valueText : valueTexts.get(name);
+      const message = `${name} ${problem.message}, got ${key ? typedValue(typed, values[key]) : formatValue(values)}`;
       const span = keySpans.get(name);
       if (override) issues.push({ location: `--set ${override.text}`, message });
       else if (span) issues.push(issueAt(source, span, message));

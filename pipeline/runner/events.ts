@@ -10,6 +10,7 @@ export type PipelineEvent =
   | { readonly type: 'start'; readonly stage: string; readonly reasons: readonly string[] }
   | { readonly type: 'progress'; readonly stage: string; readonly progress: Progress }
   | { readonly type: 'info'; readonly stage: string; readonly message: string }
+  | { readonly type: 'warning'; readonly stage: string; readonly message: string }
   | { readonly type: 'skipped'; readonly stage: string }
   | { readonly type: 'restored'; readonly stage: string; readonly reasons: readonly string[] }
   | { readonly type: 'done'; readonly stage: string; readonly seconds: number }
@@ -39,6 +40,8 @@ export interface StageOutcome {
   readonly reasons: readonly string[];
   readonly seconds?: number;
   readonly error?: string;
+  /** What the stage warned about while it ran (ctx.warn). */
+  readonly warnings?: readonly string[];
 }
 
 export interface RunResult {

@@ -21,6 +21,7 @@ import { checkStage, statCacheFile, type StageCheck } from './status.ts';
 import { LibraryReader } from './libraries.ts';
 import { pinLoaded } from './loaded.ts';
 import { loadedOtherwise, movedSince } from './verify.ts';
+import { recordTiming, type StageTiming } from './timings.ts';
 
 export interface RunOptions {
   /** Stage names; default every active stage. */
@@ -130,9 +131,11 @@ async function execute(
   // Package manifests are read once for the stages checked in a row; after a stage ran, afresh (what
   // it was computed from is checked against the disk as it is then anyway: verify.ts).
   let reader = new LibraryReader();
-  const commit = async (name: string, entry: LockEntry) => {
+  const commit = async (name: string, entry: LockEntry, timing: StageTiming) => {
     stages[name] = entry;
     await writeLock(project.root, { version: 1, stages }, project.registry.map((s) => s.name));
+    // Timings are informative only: failing to record one must not fail a finished stage.
+    await recordTiming(project.artifactsDir, name, timing).catch(() => {});
   };
 
   for (const name of thePlan.stages) {
@@ -176,7 +179,7 @@ async function execute(
         }
         if (restored) {
           for (const [path, out] of Object.entries(record.entry.outputs)) await rememberOutput(stat, project, path, out);
-          await commit(name, { ...record.entry, finished: new Date().toISOString() });
+          await commit(name, record.entry, { seconds: record.seconds ?? 0, finished: new Date().toISOString(), restored: true });
           emit({ type: 'restored', stage: name, reasons });
           outcomes.push({ stage: name, action: 'restored', reasons });
           continue;
@@ -218,14 +221,14 @@ async function execute(
     }
     pinLoaded(check.reads!.code, check.reads!.libraries);
     for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out);
-    await commit(name, result.entry);
+    await commit(name, result.entry, { seconds: result.seconds, finished: new Date().toISOString() });
     // The run cache is an optimisation: failing to fill it (a full disk) must not fail a finished stage.
-    await cache.save(name, result.entry, join(project.artifactsDir, name)).catch((error: unknown) =>
+    await cache.save(name, result.entry, join(project.artifactsDir, name), result.seconds).catch((error: unknown) =>
       emit({ type: 'info', stage: name, message: `outputs not kept in the run cache: ${errorMessage(error)}` }),
     );
     await stat.save().catch(() => {});
-    emit({ type: 'done', stage: name, seconds: result.entry.duration });
-    outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.entry.duration });
+    emit({ type: 'done', stage: name, seconds: result.seconds });
+    outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.seconds, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   }
   return { outcome, dry: false, stages: outcomes };
 }
@@ -235,7 +238,7 @@ async function rememberOutput(stat: StatCache, project: Project, path: string, o
 }
 
 type StageResult =
-  | { readonly kind: 'ran'; readonly entry: LockEntry }
+  | { readonly kind: 'ran'; readonly entry: LockEntry; readonly seconds: number; readonly warnings: readonly string[] }
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
   /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
   | { readonly kind: 'discarded'; readonly message: string }
@@ -264,6 +267,7 @@ async function executeStage(
   const declared = new Set(node.outputs);
   const declaredInputs = node.inputs.filter((i) => i.kind !== 'beside-code');
   const readable = new Set(declaredInputs.map((i) => i.abs));
+  const warnings: string[] = [];
   const ctx: StageContext<unknown> = {
     name,
     params: project.params[name] ?? {},
@@ -288,6 +292,10 @@ async function executeStage(
     signal: signal ?? new AbortController().signal,
     progress: (progress) => emit({ type: 'progress', stage: name, progress }),
     info: (message) => emit({ type: 'info', stage: name, message }),
+    warn: (message) => {
+      warnings.push(message);
+      emit({ type: 'warning', stage: name, message });
+    },
   };
   const started = performance.now();
   try {
@@ -331,10 +339,8 @@ async function executeStage(
       libraryClosure: data.libraryClosure,
       inputs: data.inputs,
       outputs,
-      duration: Math.round(seconds * 1000) / 1000,
-      finished: new Date().toISOString(),
     };
-    return { kind: 'ran', entry };
+    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings };
   } finally {
     // Gone after a successful swap; removes the partial files of a failed or interrupted run.
     await discardStaging(staging);

@@ -10,7 +10,8 @@
 // full runner: other arguments, another PIPELINE_STAGES, another run holding the project, any stat
 // change. PIPELINE_NO_FAST_PATH=1 turns it off (the benchmark measures both).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { findProjectRoot } from './discover.mjs';
 
 export const WITNESS_VERSION = 2;
 
@@ -29,17 +30,22 @@ export async function tryNoopFastPath(argv, io = {}) {
   const env = io.env ?? process.env;
   const out = io.out ?? process.stdout;
   if (argv.length !== 1 || argv[0] !== 'run' || env.PIPELINE_NO_FAST_PATH) return false;
+  // The project the full runner would find: pipeline.yaml here or in the nearest folder above.
+  const root = findProjectRoot(cwd);
+  if (root === undefined) return false;
+  // A relative PIPELINE_STAGES names another file from another folder.
+  if (env.PIPELINE_STAGES && !isAbsolute(env.PIPELINE_STAGES) && root !== cwd) return false;
   /** @type {{ version: number, root: string, stagesModule: string, stages: string[], closing?: string[], files: [string, number, number, number, number, number][], absent: string[] }} */
   let witness;
   try {
-    witness = JSON.parse(readFileSync(witnessPath(cwd), 'utf8'));
+    witness = JSON.parse(readFileSync(witnessPath(root), 'utf8'));
   } catch {
     return false;
   }
-  if (witness.version !== WITNESS_VERSION || witness.root !== cwd) return false;
+  if (witness.version !== WITNESS_VERSION || witness.root !== root) return false;
   if (witness.stagesModule !== (env.PIPELINE_STAGES ?? '')) return false;
   // A run in progress may be rewriting artifacts: let the full runner wait for it.
-  if (existsSync(join(cwd, 'artifacts', '.run.lock'))) return false;
+  if (existsSync(join(root, 'artifacts', '.run.lock'))) return false;
   for (const [path, size, mtimeMs, ctimeMs, ino, dev] of witness.files) {
     const st = statSync(path, { throwIfNoEntry: false });
     if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs || st.ino !== ino || st.dev !== dev) return false;

@@ -29,10 +29,8 @@ export interface LockEntry {
   readonly inputs: Readonly<Record<string, Sha256>>;
   /** Output path (artifacts/<stage>/<file>) -> size and content hash. */
   readonly outputs: Readonly<Record<string, LockedOutput>>;
-  /** Seconds the stage's run took (for a restore, the original run's). */
-  readonly duration: number;
-  /** ISO 8601 UTC time the outputs were put in place. */
-  readonly finished: string;
+  // No timings: they differ from machine to machine and run to run, and a committed lock must come out
+  // byte for byte the same from the same inputs. They live in artifacts/.cache/timings.json (timings.ts).
 }
 
 export interface Lock {
@@ -50,8 +48,7 @@ const entrySchema = z.object({
   library_closure: hex.optional(),
   inputs: z.record(z.string(), hex),
   outputs: z.record(z.string(), z.object({ size: z.int().nonnegative(), hash: hex })),
-  duration: z.number().nonnegative(),
-  finished: z.string(),
+  // Locks written before timings moved out still carry `duration` and `finished`: dropped on reading.
 });
 const lockSchema = z.object({
   version: z.literal(1),
@@ -117,8 +114,6 @@ export function formatLock(lock: Lock, order: readonly string[] = []): string {
       ...(e.libraryClosure ? { library_closure: e.libraryClosure } : {}),
       inputs: sorted(e.inputs),
       outputs: Object.fromEntries(Object.entries(sorted(e.outputs)).map(([k, v]) => [k, { size: v.size, hash: v.hash }])),
-      duration: e.duration,
-      finished: e.finished,
     };
   }
   return (

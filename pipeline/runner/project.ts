@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, parseConfig, type ConfigIssue, type Override } from './config.ts';
+import { CONFIG_FILE, findProjectRoot } from './discover.mjs';
 import { buildGraph, withDataBesideCode, type Graph } from './graph.ts';
 import { ModuleGraph } from './modules.ts';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
@@ -31,7 +32,7 @@ export interface Project {
 
 export interface LoadOptions {
   readonly cwd: string;
-  /** Config file, relative to cwd; default pipeline.yaml. */
+  /** Config file, relative to cwd; default the pipeline.yaml of cwd or the nearest folder above it. */
   readonly config?: string;
   /** `stage.key=value` overrides. */
   readonly set?: readonly string[];
@@ -57,8 +58,16 @@ export function displayPath(cwd: string, path: string): string {
 }
 
 export async function loadProject(opts: LoadOptions): Promise<Project> {
-  const configPath = resolve(opts.cwd, opts.config ?? 'pipeline.yaml');
+  // Without --config, the project is found upward from the working folder (like git, npm and dvc);
+  // relative paths inside it (ingest.source, also given by --set) stay relative to pipeline.yaml.
+  const found = opts.config === undefined ? findProjectRoot(opts.cwd) : undefined;
+  const configPath = opts.config !== undefined ? resolve(opts.cwd, opts.config) : join(found ?? resolve(opts.cwd), CONFIG_FILE);
   const label = displayPath(opts.cwd, configPath);
+  if (opts.config === undefined && found === undefined) {
+    throw new ConfigError([
+      { location: CONFIG_FILE, message: `not found in ${resolve(opts.cwd)} or any folder above it; run in a project folder or pass --config FILE` },
+    ]);
+  }
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');

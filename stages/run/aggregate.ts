@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { DataType, TimeUnit, type RecordBatch } from 'apache-arrow';
 import { ArrowFileSink, batchOf, dateDay, float64, isFloat64, isoDate, readArrowBatches, schemaOf } from '../lib/data/arrow.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
+import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
 import type { aggregate } from '../aggregate.ts';
 
@@ -285,5 +286,5 @@ export async function run(ctx: StageContext<z.output<(typeof aggregate)['params'
     minutes_with_trades: daily.minutesWithTrades,
   };
   await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  ctx.info(`${report.days} days from ${report.first_date} to ${report.last_date}, ${report.gap_count} without trades (${report.gaps})`);
+  ctx.info(`${count(report.days, 'day')} from ${report.first_date} to ${report.last_date}, ${report.gap_count} without trades (${report.gaps})`);
 }

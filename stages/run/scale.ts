@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile } from '../lib/data/arrow.ts';
 import { applyMinMax, fitMinMax, targetSeries, type Target } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
+import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
 import type { scale } from '../scale.ts';
 
@@ -87,6 +88,16 @@ export async function run(ctx: StageContext<z.output<(typeof scale)['params']>>)
     offset: fit.offset,
   };
   await writeFile(ctx.output('scaler.json'), `${JSON.stringify(scaler, null, 2)}\n`);
-  const what = target === 'price' ? 'days' : 'daily log returns';
-  ctx.info(`fitted on ${fitted} ${what} (${scaler.fit_from} .. ${scaler.fit_to}): min ${fit.min}, max ${fit.max}`);
+  const [what, shown] =
+    target === 'price'
+      ? [count(fitted, 'day'), (v: number) => `${v.toFixed(2)} USD`]
+      : [count(fitted, 'daily log return'), (v: number) => v.toPrecision(4)];
+  ctx.info(`fitted on ${what} (${scaler.fit_from} .. ${scaler.fit_to}): min ${shown(fit.min)}, max ${shown(fit.max)}`);
+  if (fit.max === fit.min) {
+    const [series, value] = target === 'price' ? ['price', `${fit.min} USD`] : ['daily log return', String(fit.min)];
+    ctx.warn(
+      `the ${series} is the same on all ${count(fitted, 'training day')} (${value}): there is no range to scale, so every ` +
+        `training day scales to 0 (sklearn's rule for a zero range) and the model can only learn a constant`,
+    );
+  }
 }

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { dateDay, dateDayColumn, float64, float64Column, isoDate, readArrowTable, schemaOf, writeArrowFile, type ColumnData } from '../lib/data/arrow.ts';
 import { pairsOf } from '../lib/data/scaling.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
+import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
 import type { split } from '../split.ts';
 
@@ -71,5 +72,13 @@ export async function run(ctx: StageContext<z.output<(typeof split)['params']>>)
     test_to: isoDate(dates[scaled.length - 1]!),
   };
   await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  ctx.info(`${trainRows} training pairs (${report.train_from} .. ${report.train_to}), ${testDays} test pairs (${report.test_from} .. ${report.test_to})`);
+  ctx.info(
+    `${count(trainRows, 'training pair')} (${report.train_from} .. ${report.train_to}), ${count(testDays, 'test pair')} (${report.test_from} .. ${report.test_to})`,
+  );
+  if (trainRows === 1) {
+    ctx.warn(
+      `only 1 training pair (${report.train_from}): the model is fitted to a single example and its forecasts mean little; ` +
+        `give it more days (sample.days, or a longer ingest.source) or fewer test days (split.test_days = ${testDays})`,
+    );
+  }
 }

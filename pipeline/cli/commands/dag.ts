@@ -11,7 +11,7 @@ interface DagArgs {
 export const dagCommand = defineCommand<DagArgs>({
   command: 'dag',
   describe: 'draw the stages and the artifacts flowing between them',
-  builder: (y) => y.option('set', { type: 'string', array: true, nargs: 1, describe: 'as for run' }) as never,
+  builder: (y) => y.option('set', { type: 'string', array: true, nargs: 1, requiresArg: true, describe: 'as for run' }) as never,
   async run(args, io) {
     const project = await loadProjectOrReport(args, io);
     if (typeof project === 'number') return project;

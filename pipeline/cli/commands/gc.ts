@@ -1,36 +1,45 @@
 import { RunCache } from '../../runner/cache.ts';
 import { ConfigError } from '../../runner/config.ts';
 import { StatCache } from '../../runner/hash.ts';
-import { readLock } from '../../runner/lock.ts';
+import { LOCK_FILE, readLock } from '../../runner/lock.ts';
+import { humanSize } from '../../inspect/artifacts.ts';
+import { lockAtRevision } from '../../inspect/compare.ts';
 import { statCacheFile } from '../../runner/status.ts';
 import { acquireProjectLock, BusyError } from '../../runner/mutex.ts';
 import { removeStaleStaging } from '../../runner/staging.ts';
 import { defineCommand } from '../command.ts';
+import { CommandFailure, countOption, parseCount } from '../inspection.ts';
 import { loadProjectOrReport, reportConfigError } from './run.ts';
 
 interface GcArgs {
   config?: string;
   all?: boolean;
-  keep?: number;
+  keep?: string;
+  dry?: boolean;
   wait?: boolean;
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export const gcCommand = defineCommand<GcArgs>({
   command: 'gc',
-  describe: 'prune the run cache of entries pipeline.lock does not refer to',
+  describe: 'prune the run cache of entries neither pipeline.lock nor the lock committed at HEAD refers to',
   builder: (y) =>
     y
       .option('all', { type: 'boolean', default: false, describe: 'empty the run cache entirely' })
-      .option('keep', { type: 'number', default: 0, describe: 'also keep the N most recent runs of each stage' })
+      .option('dry', { type: 'boolean', default: false, describe: 'say what would be removed; remove nothing' })
+      .option('keep', countOption('also keep the N most recent runs of each stage (default 0)'))
       .option('wait', { type: 'boolean', default: true, describe: 'wait when a run holds the project (--no-wait: refuse)' }) as never,
   async run(args, io) {
-    if (args.keep !== undefined && (!Number.isInteger(args.keep) || args.keep < 0)) {
-      io.stderr.write(`pipeline gc: --keep must be a non-negative integer, got ${String(args.keep)}\n`);
-      return 2;
+    let keepRecent: number;
+    try {
+      keepRecent = parseCount('keep', args.keep) ?? 0;
+    } catch (error) {
+      if (!(error instanceof CommandFailure)) throw error;
+      io.stderr.write(`pipeline gc: ${error.message}\n`);
+      return error.exitCode;
     }
     const project = await loadProjectOrReport({ config: args.config }, io);
     if (typeof project === 'number') return project;
@@ -48,20 +57,32 @@ export const gcCommand = defineCommand<GcArgs>({
       throw error;
     }
     try {
-      const lock = await readLock(project.root);
-      const entries = Object.values(lock?.stages ?? {});
+      // Kept: what the working lock refers to, and what the lock committed at HEAD does, so that
+      // `metrics --diff` (which reads HEAD's metrics from the run cache) keeps working after a gc.
+      const locks = [await readLock(project.root)];
+      const committed = await lockAtRevision(project.root, 'HEAD').catch((error: unknown) => {
+        if (!(error instanceof ConfigError)) throw error;
+        io.stderr.write(`warning: HEAD's ${LOCK_FILE} cannot be read (${error.message}); only the working ${LOCK_FILE} is kept\n`);
+        return 'unreadable';
+      });
+      if (typeof committed !== 'string') locks.push(committed);
+      const entries = locks.flatMap((lock) => Object.values(lock?.stages ?? {}));
       const keep = new Set<string>(entries.map((e) => e.fingerprint));
+      const keepObjects = new Set<string>(entries.flatMap((e) => Object.values(e.outputs).map((o) => o.hash)));
       const keepClosures = new Set(entries.flatMap((e) => (e.libraryClosure ? [e.libraryClosure] : [])));
-      await removeStaleStaging(project.artifactsDir);
-      const freed = await new RunCache(project.artifactsDir).gc(keep, new Set(), { all: args.all, keepRecent: args.keep, keepClosures });
-      const stat = await StatCache.open(statCacheFile(project.artifactsDir));
-      stat.prune();
-      await stat.save();
-      const what = args.all ? 'emptied the run cache' : 'pruned runs pipeline.lock does not refer to';
+      if (!args.dry) await removeStaleStaging(project.artifactsDir);
+      const freed = await new RunCache(project.artifactsDir).gc(keep, keepObjects, { all: args.all, keepRecent, keepClosures, dry: args.dry });
+      if (!args.dry) {
+        const stat = await StatCache.open(statCacheFile(project.artifactsDir));
+        stat.prune();
+        await stat.save();
+      }
+      const refer = typeof committed === 'string' ? `${LOCK_FILE} does not refer to` : `neither ${LOCK_FILE} nor HEAD's ${LOCK_FILE} refers to`;
+      const counts = `${count(freed.runs, 'run')} and ${count(freed.objects, 'object')}`;
       io.stdout.write(
-        `gc: ${what}: removed ${freed.runs} run${freed.runs === 1 ? '' : 's'} and ${freed.objects} object${
-          freed.objects === 1 ? '' : 's'
-        }, freed ${megabytes(freed.bytes)}\n`,
+        args.dry
+          ? `gc --dry: would remove ${counts} (${args.all ? 'the whole run cache' : `runs ${refer}`}), ${humanSize(freed.bytes)}; nothing removed\n`
+          : `gc: ${args.all ? 'emptied the run cache' : `pruned runs ${refer}`}: removed ${counts}, freed ${humanSize(freed.bytes)}\n`,
       );
       return 0;
     } catch (error) {

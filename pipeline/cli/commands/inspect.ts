@@ -1,17 +1,18 @@
 // `pipeline inspect [STAGE[/ARTIFACT]]`: every artifact at a glance, or one artifact in detail.
 import { humanSize, selectArtifacts } from '../../inspect/artifacts.ts';
-import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact } from '../../inspect/inspect.ts';
-import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
-import { formatAligned, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../../inspect/table.ts';
+import { inspectArtifact, listArtifactFacts, type ArrowDetail, type ArtifactDetail, type ListedArtifact, type RowRange } from '../../inspect/inspect.ts';
+import { CommandFailure, countOption, guarded, openInspection, parseCount, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
+import { AlignedWriter, formatAligned, formatCsvRows, formatTable, outputFormat, toJson, type Cell, type OutputFormat, type Table } from '../../inspect/table.ts';
 import { defineCommand, type Io } from '../command.ts';
 
 interface InspectArgs {
   target?: string;
-  head?: number;
-  tail?: number;
+  head?: string;
+  tail?: string;
   json?: boolean;
   csv?: boolean;
   config?: string;
+  set?: string[];
 }
 
 function statusText(a: ListedArtifact): string {
@@ -44,22 +45,46 @@ function rowsTable(columns: readonly string[], rows: readonly (readonly Cell[])[
   return { columns, rows };
 }
 
+/** Stands for the head and tail rows in the JSON document until they are streamed in. */
+const ROWS_HERE = '\u0000rows\u0000';
+
 /** Rows shown when --head/--tail are not given (the aligned and JSON views). */
 const SAMPLE_ROWS = 5;
 
-/** The first and last rows as one CSV table, each row once, with its 0-based position in the file. */
-export function sampleRowsTable(d: ArrowDetail): Table {
-  const names = d.columns.map((c) => c.name);
-  const firstTail = d.rows - d.tail.length;
-  const rows: Cell[][] = [
-    ...d.head.map((row, i) => [i, ...row]),
-    // Rows the head already printed are not repeated when the two overlap.
-    ...d.tail.flatMap((row, i) => (firstTail + i < d.head.length ? [] : [[firstTail + i, ...row]])),
-  ];
-  return { columns: ['row', ...names], rows };
+/** Streams the first and last rows as one CSV table, each row once, after its 0-based position in the file. */
+async function writeSampleRowsCsv(d: ArrowDetail, io: Io): Promise<void> {
+  const columns = ['row', ...d.columns.map((c) => c.name)];
+  await writeOut(io.stdout, formatCsvRows(columns, [columns]));
+  const ranges = [d.head, { from: Math.max(d.tail.from, d.head.to), to: d.tail.to }];
+  for (const range of ranges) {
+    let at = range.from;
+    await d.readRows(range, (rows) => writeOut(io.stdout, formatCsvRows(columns, rows.map((row) => [at++, ...row]))));
+  }
 }
 
-function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked: boolean): void {
+/** Streams rows as the items of a JSON array (`[` and `]` are the caller's), as JSON.stringify would indent them. */
+async function writeJsonRows(d: ArrowDetail, range: RowRange, indent: string, io: Io): Promise<void> {
+  const names = d.columns.map((c) => c.name);
+  let first = true;
+  await d.readRows(range, async (rows) => {
+    const items = rows.map((row) => {
+      const text = toJson(Object.fromEntries(names.map((n, i) => [n, row[i] ?? null]))).trimEnd();
+      return indent + text.replace(/\n/g, `\n${indent}`);
+    });
+    await writeOut(io.stdout, `${first ? '\n' : ',\n'}${items.join(',\n')}`);
+    first = false;
+  });
+  if (!first) await writeOut(io.stdout, `\n${indent.slice(2)}`);
+}
+
+/** An aligned table of rows streamed from the file: columns sized from the first rows. */
+async function writeAlignedRows(d: ArrowDetail, range: RowRange, io: Io): Promise<void> {
+  const table = new AlignedWriter(d.columns.map((c) => c.name));
+  await d.readRows(range, (rows) => writeOut(io.stdout, table.push(rows)));
+  await writeOut(io.stdout, table.end());
+}
+
+async function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked: boolean): Promise<void> {
   const { artifact: a, detail } = d;
   const facts: [string, Cell][] = [
     ['artifact', `${a.stage}/${a.file}`],
@@ -72,19 +97,21 @@ function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked
     const base = { stage: a.stage, file: a.file, path: a.path, format: a.format, size: a.size, fresh: a.fresh, reasons: a.reasons };
     switch (detail.kind) {
       case 'arrow': {
-        const names = detail.columns.map((c) => c.name);
-        const asObjects = (rows: typeof detail.head) => rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i] ?? null])));
-        io.stdout.write(
-          toJson({
-            ...base,
-            rows: detail.rows,
-            batches: detail.batches,
-            schema: detail.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
-            stats: detail.columns.map((c) => ({ name: c.name, nulls: c.nulls, min: c.min, max: c.max, mean: c.mean })),
-            head: asObjects(detail.head),
-            tail: asObjects(detail.tail),
-          }),
-        );
+        // The head and tail rows are streamed into the document where the placeholders are.
+        const [before, between, after] = toJson({
+          ...base,
+          rows: detail.rows,
+          batches: detail.batches,
+          schema: detail.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+          stats: detail.columns.map((c) => ({ name: c.name, nulls: c.nulls, min: c.min, max: c.max, mean: c.mean })),
+          head: ROWS_HERE,
+          tail: ROWS_HERE,
+        }).split(JSON.stringify(ROWS_HERE)) as [string, string, string];
+        await writeOut(io.stdout, `${before}[`);
+        await writeJsonRows(detail, detail.head, '    ', io);
+        await writeOut(io.stdout, `]${between}[`);
+        await writeJsonRows(detail, detail.tail, '    ', io);
+        await writeOut(io.stdout, `]${after}`);
         return;
       }
       case 'json':
@@ -108,7 +135,7 @@ function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked
     // One table per artifact kind so the output stays valid CSV: the column summary for Arrow,
     // key/value pairs otherwise.
     if (detail.kind === 'arrow' && rowsAsked) {
-      io.stdout.write(formatTable(sampleRowsTable(detail), 'csv'));
+      await writeSampleRowsCsv(detail, io);
       return;
     }
     if (detail.kind === 'arrow') {
@@ -146,14 +173,11 @@ function renderDetail(d: ArtifactDetail, format: OutputFormat, io: Io, rowsAsked
           ),
         ),
       );
-      const names = detail.columns.map((c) => c.name);
-      if (detail.head.length > 0) {
-        io.stdout.write(`\nfirst ${detail.head.length} rows\n`);
-        io.stdout.write(formatAligned(rowsTable(names, detail.head)));
-      }
-      if (detail.tail.length > 0) {
-        io.stdout.write(`\nlast ${detail.tail.length} rows\n`);
-        io.stdout.write(formatAligned(rowsTable(names, detail.tail)));
+      for (const [label, range] of [['first', detail.head], ['last', detail.tail]] as const) {
+        const count = range.to - range.from;
+        if (count === 0) continue;
+        await writeOut(io.stdout, `\n${label} ${count} row${count === 1 ? '' : 's'}\n`);
+        await writeAlignedRows(detail, range, io);
       }
       return;
     }
@@ -189,8 +213,9 @@ export const inspectCommand = defineCommand<InspectArgs>({
   builder: (y) =>
     y
       .positional('target', { type: 'string', describe: 'a stage (aggregate) or an artifact (aggregate/daily, aggregate/daily.arrow)' })
-      .option('head', { type: 'number', describe: `first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
-      .option('tail', { type: 'number', describe: `last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})` })
+      .option('head', countOption(`first rows of an Arrow artifact to show (default ${SAMPLE_ROWS})`))
+      .option('tail', countOption(`last rows of an Arrow artifact to show (default ${SAMPLE_ROWS})`))
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', {
         type: 'boolean',
@@ -205,12 +230,10 @@ export const inspectCommand = defineCommand<InspectArgs>({
       // CSV holds one table: the column summary, or the rows when rows are asked for. Asking for
       // only --tail as CSV prints only the tail.
       const rowsAsked = format === 'csv' && (args.head !== undefined || args.tail !== undefined);
-      const head = args.head ?? (rowsAsked ? 0 : SAMPLE_ROWS);
-      const tail = args.tail ?? (rowsAsked ? 0 : SAMPLE_ROWS);
-      for (const [name, value] of [['head', head], ['tail', tail]] as const) {
-        if (!Number.isInteger(value) || value < 0) throw new CommandFailure(`--${name} must be a non-negative integer, got ${value}`, 2);
-      }
-      const { project, artifacts, freshness } = await openInspection(args, io);
+      const head = parseCount('head', args.head) ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      const tail = parseCount('tail', args.tail) ?? (rowsAsked ? 0 : SAMPLE_ROWS);
+      const inspection = await openInspection(args, io);
+      const { project, artifacts, freshness } = inspection;
       let listed = artifacts;
       if (args.target !== undefined) {
         const selection = selectArtifacts(artifacts, args.target);
@@ -233,8 +256,8 @@ export const inspectCommand = defineCommand<InspectArgs>({
                 1,
               );
             }
-            warn(io, staleWarning(selection.artifact.stage, freshness));
-            renderDetail(detail, format, io, rowsAsked);
+            warn(io, staleWarning(selection.artifact.stage, inspection));
+            await renderDetail(detail, format, io, rowsAsked);
             return 0;
           }
         }
@@ -260,6 +283,6 @@ export const inspectCommand = defineCommand<InspectArgs>({
         io.stdout.write(formatTable(listingTable(facts, format), format));
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });

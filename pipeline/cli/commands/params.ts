@@ -24,13 +24,13 @@ export const paramsCommand = defineCommand<ParamsArgs>({
     y
       .positional('action', { type: 'string', choices: ['diff'], describe: 'what to do: diff' })
       .positional('rev', { type: 'string', describe: 'git revision whose pipeline.lock to compare with (default HEAD)' })
-      .option('set', { type: 'string', array: true, nargs: 1, describe: 'stage.key=value override to compare as if given to run' })
+      .option('set', { type: 'string', array: true, nargs: 1, requiresArg: true, describe: 'stage.key=value override to compare as if given to run' })
       .option('all', { type: 'boolean', describe: 'list unchanged parameters too' })
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' }) as never,
   async run(args, io) {
     return guarded(io, 'params', async () => {
-      const project = await loadProject({ cwd: io.cwd, config: args.config, set: args.set ?? [] });
+      const project = await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
       let baseline;
       try {
         baseline = await paramsBaseline(project.root, args.rev);
@@ -54,6 +54,6 @@ export const paramsCommand = defineCommand<ParamsArgs>({
         formatTable({ columns: ['param', 'old', 'new', 'change'], rows: rows.map((r) => [r.key, r.old ?? null, r.new ?? null, r.change]), nullText: '' }, format),
       );
       return 0;
-    });
+    }, args.json === true);
   },
 });

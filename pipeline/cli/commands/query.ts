@@ -1,18 +1,20 @@
 // `pipeline query "SQL"`: read-only DuckDB SQL over the Arrow artifacts (`aggregate.daily`, …).
-import { CommandFailure, guarded, openInspection, staleWarning, warn } from '../inspection.ts';
-import { QueryMissingArtifact, QueryRefused, QuerySqlError, runReadOnlyQuery, sqlTableName } from '../../inspect/query.ts';
-import { formatCsvRows, formatTable, jsonArrayItem, outputFormat, type Cell } from '../../inspect/table.ts';
+import { existsSync } from 'node:fs';
+import { CommandFailure, countOption, guarded, openInspection, parseCount, setOption, staleWarning, warn, writeOut } from '../inspection.ts';
+import { QueryMissingArtifact, QueryRefused, QuerySqlError, referencedArtifacts, runReadOnlyQuery, sqlTableName } from '../../inspect/query.ts';
+import { AlignedWriter, formatCsvRows, jsonArrayItem, outputFormat, type Cell } from '../../inspect/table.ts';
 import { defineCommand } from '../command.ts';
 
-/** The aligned table's row limit unless --max-rows says otherwise (it must hold every row at once). */
+/** The aligned table's row limit unless --max-rows says otherwise: a terminal is spared an accidental flood. */
 const TABLE_MAX_ROWS = 10_000;
 
 interface QueryArgs {
   sql: string;
-  maxRows?: number;
+  maxRows?: string;
   json?: boolean;
   csv?: boolean;
   config?: string;
+  set?: string[];
 }
 
 export const queryCommand = defineCommand<QueryArgs>({
@@ -21,10 +23,8 @@ export const queryCommand = defineCommand<QueryArgs>({
   builder: (y) =>
     y
       .positional('sql', { type: 'string', describe: 'one SELECT statement', demandOption: true })
-      .option('max-rows', {
-        type: 'number',
-        describe: `print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`,
-      })
+      .option('max-rows', countOption(`print at most this many rows (0: all); default ${TABLE_MAX_ROWS} for the aligned table, all rows with --csv or --json`))
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print JSON' })
       .option('csv', { type: 'boolean', describe: 'print CSV' })
       .example('$0 query "SELECT date, price FROM aggregate.daily WHERE price > 60000"', '') as never,
@@ -32,31 +32,35 @@ export const queryCommand = defineCommand<QueryArgs>({
     return guarded(io, 'query', async () => {
       const format = outputFormat(args);
       // A pipe gets every row unless limited on purpose; a terminal is spared an accidental flood.
-      const maxRows = args.maxRows ?? (format === 'table' ? TABLE_MAX_ROWS : 0);
-      if (!Number.isInteger(maxRows) || maxRows < 0) {
-        throw new CommandFailure(`--max-rows must be a non-negative integer, got ${maxRows}`, 2);
-      }
-      const { artifacts, freshness } = await openInspection(args, io);
-      // CSV and JSON go out chunk by chunk; only the aligned table needs every row before printing.
+      const maxRows = parseCount('max-rows', args.maxRows) ?? (format === 'table' ? TABLE_MAX_ROWS : 0);
+      const inspection = await openInspection(args, io);
+      const { artifacts, freshness } = inspection;
+      // Said before the first row (there may be many), once the query has been accepted and runs.
+      let warned = false;
+      const warnStale = () => {
+        if (warned) return;
+        warned = true;
+        const named = referencedArtifacts(String(args.sql), artifacts.filter((a) => a.format === 'arrow' || a.format === 'json'));
+        for (const stage of new Set(named.filter((a) => existsSync(a.path)).map((t) => t.stage))) warn(io, staleWarning(stage, inspection));
+      };
+      // Every format goes out chunk by chunk; the aligned table sizes its columns from the first rows.
       let started = false;
-      const write = (text: string) =>
-        new Promise<void>((done) => {
-          if (io.stdout.write(text)) done();
-          else io.stdout.once('drain', () => done());
-        });
-      const onRows =
-        format === 'table'
-          ? undefined
-          : async (rows: readonly (readonly Cell[])[], columns: readonly string[]) => {
-              if (format === 'csv') {
-                await write((started ? '' : formatCsvRows(columns, [columns])) + formatCsvRows(columns, rows));
-              } else if (rows.length > 0) {
-                await write((started ? ',\n' : '[\n') + rows.map((row) => jsonArrayItem(columns, row)).join(',\n'));
-              } else if (!started) {
-                return; // wait for a chunk with rows before opening the array
-              }
-              started = true;
-            };
+      let aligned: AlignedWriter | undefined;
+      const write = (text: string) => writeOut(io.stdout, text);
+      const onRows = async (rows: readonly (readonly Cell[])[], columns: readonly string[]) => {
+        warnStale();
+        if (format === 'table') {
+          aligned ??= new AlignedWriter(columns);
+          await write(aligned.push(rows));
+        } else if (format === 'csv') {
+          await write((started ? '' : formatCsvRows(columns, [columns])) + formatCsvRows(columns, rows));
+        } else if (rows.length > 0) {
+          await write((started ? ',\n' : '[\n') + rows.map((row) => jsonArrayItem(columns, row)).join(',\n'));
+        } else if (!started) {
+          return; // wait for a chunk with rows before opening the array
+        }
+        started = true;
+      };
       let result;
       try {
         result = await runReadOnlyQuery(String(args.sql), artifacts, { maxRows, onRows });
@@ -69,10 +73,8 @@ export const queryCommand = defineCommand<QueryArgs>({
         if (error instanceof QueryMissingArtifact) throw new CommandFailure(error.message, 1);
         throw error;
       }
-      for (const stage of new Set(result.tables.map((t) => t.stage))) {
-        warn(io, staleWarning(stage, freshness));
-      }
-      if (format === 'table') io.stdout.write(formatTable(result, format));
+      warnStale();
+      if (format === 'table') await write((aligned ?? new AlignedWriter(result.columns)).end());
       else if (format === 'csv' && !started) io.stdout.write(formatCsvRows(result.columns, [result.columns]));
       else if (format === 'json') io.stdout.write(started ? '\n]\n' : '[]\n');
       if (result.truncated) {
@@ -80,9 +82,9 @@ export const queryCommand = defineCommand<QueryArgs>({
       }
       if (format === 'table') {
         const tables = result.tables.map(sqlTableName).join(', ');
-        io.stderr.write(`${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${tables ? ` from ${tables}` : ''}\n`);
+        io.stderr.write(`${result.rowCount} row${result.rowCount === 1 ? '' : 's'}${tables ? ` from ${tables}` : ''}\n`);
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });

@@ -2,9 +2,9 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { humanSize } from '../../inspect/artifacts.ts';
-import { effectiveParams } from '../../runner/fingerprint.ts';
-import { guarded, openInspection, warn } from '../inspection.ts';
-import { readLock } from '../../runner/lock.ts';
+import { CommandFailure, guarded, openInspection, setOption, warn } from '../inspection.ts';
+import { paramProvenance } from '../../inspect/provenance.ts';
+import { readTimings } from '../../runner/timings.ts';
 import { displayPath } from '../../runner/project.ts';
 import { chartUri, readJsonOptional, renderReport, writeAtomically, type DataSummary } from '../../inspect/report.ts';
 import { toJson } from '../../inspect/table.ts';
@@ -15,6 +15,7 @@ interface ReportArgs {
   output?: string;
   json?: boolean;
   config?: string;
+  set?: string[];
 }
 
 export const reportCommand = defineCommand<ReportArgs>({
@@ -22,11 +23,19 @@ export const reportCommand = defineCommand<ReportArgs>({
   describe: 'write artifacts/report.html: forecast, configuration, timings, data summary, metrics, backtest, charts, model summary (self-contained)',
   builder: (y) =>
     y
-      .option('output', { type: 'string', describe: 'where to write the page (default artifacts/report.html)' })
+      .option('output', { type: 'string', requiresArg: true, describe: 'where to write the page (default artifacts/report.html)' })
+      .option('set', setOption)
       .option('json', { type: 'boolean', describe: 'print what was written as JSON' }) as never,
   async run(args, io) {
     return guarded(io, 'report', async () => {
-      const { project, freshness } = await openInspection(args, io);
+      // Where the page goes is checked before any work: a folder is not a file name.
+      const asked = args.output === undefined ? undefined : resolve(io.cwd, args.output);
+      if (args.output !== undefined && (args.output === '' || (await stat(asked!).catch(() => undefined))?.isDirectory())) {
+        const example = join(args.output || '.', 'report.html');
+        throw new CommandFailure(`--output must name a file, and ${args.output === '' ? 'it is empty' : `${args.output} is a directory`}; e.g. --output ${example}`, 2);
+      }
+      const inspection = await openInspection(args, io);
+      const { project, freshness } = inspection;
       const dir = project.artifactsDir;
       const [prediction, loss] = await Promise.all([chartUri(dir, 'evaluate', 'prediction'), chartUri(dir, 'evaluate', 'loss')]);
       const summary = await readFile(join(dir, 'train', 'summary.txt'), 'utf8').catch(() => undefined);
@@ -34,8 +43,10 @@ export const reportCommand = defineCommand<ReportArgs>({
       const backtestChart = await chartUri(dir, 'backtest', 'backtest');
       const html = renderReport({
         title: 'BTC/USD next-day forecast — pipeline report',
-        stages: project.stages.map((s) => ({ name: s.name, description: s.description, params: effectiveParams(s, project.params) })),
-        lock: await readLock(project.root),
+        stages: project.stages.map((s) => ({ name: s.name, description: s.description })),
+        params: paramProvenance(project, inspection.lock),
+        lock: inspection.lock,
+        timings: await readTimings(dir),
         freshness,
         dataSummary: (await readJsonOptional(join(dir, 'aggregate', 'report.json'))) as DataSummary | undefined,
         metrics: await readJsonOptional(join(dir, 'evaluate', 'metrics.json')),
@@ -48,9 +59,15 @@ export const reportCommand = defineCommand<ReportArgs>({
         backtest: active.has('backtest') ? ((await readBacktest(project.root)) ?? null) : undefined,
         backtestChart: { title: 'Walk-forward backtest: real price, model forecast and persistence, and each fold\'s RMSE ratio', source: backtestChart.source, dataUri: backtestChart.uri },
       });
-      const output = args.output ? resolve(io.cwd, args.output) : join(dir, 'report.html');
-      await mkdir(dirname(output), { recursive: true });
-      await writeAtomically(output, html);
+      const output = asked ?? join(dir, 'report.html');
+      try {
+        await mkdir(dirname(output), { recursive: true });
+        await writeAtomically(output, html);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === undefined) throw error;
+        throw new CommandFailure(`cannot write ${displayPath(io.cwd, output)} (${code}: ${(error as Error).message.split(':')[0]})`, 1);
+      }
       const size = (await stat(output)).size;
       const stale = project.stages.filter((s) => !freshness.get(s.name)?.fresh).map((s) => s.name);
       if (args.json) {
@@ -60,6 +77,6 @@ export const reportCommand = defineCommand<ReportArgs>({
         io.stdout.write(`wrote ${displayPath(io.cwd, output)} (${humanSize(size)})\n`);
       }
       return 0;
-    });
+    }, args.json === true);
   },
 });

@@ -26,18 +26,24 @@ interface RunArgs {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-/** Prints a ConfigError with its underlined source lines; the exit code is 2. */
-export function reportConfigError(error: ConfigError, io: Io): number {
+/** `{ "error": { "type", "message", … } }` on stdout, for a command asked for --json. */
+export function jsonError(io: Io, type: string, message: string, extra: Record<string, unknown> = {}): void {
+  io.stdout.write(`${JSON.stringify({ error: { type, message, ...extra } }, null, 2)}\n`);
+}
+
+/** Prints a ConfigError with its underlined source lines (with --json also as a JSON document); the exit code is 2. */
+export function reportConfigError(error: ConfigError, io: Io, json = false): number {
+  if (json) jsonError(io, 'config', error.message, { issues: error.issues.map(({ location, message }) => ({ location, message })) });
   io.stderr.write(`${error.format()}\n`);
   return EXIT.usage;
 }
 
 /** The project a command's --config and --set name; a ConfigError is reported and comes back as its exit code. */
-export async function loadProjectOrReport(args: { config?: string; set?: string[] }, io: Io): Promise<Project | number> {
+export async function loadProjectOrReport(args: { config?: string; set?: string[]; json?: boolean }, io: Io): Promise<Project | number> {
   try {
     return await loadProject({ cwd: io.cwd, stagesModule: io.env.PIPELINE_STAGES, config: args.config, set: args.set ?? [] });
   } catch (error) {
-    if (error instanceof ConfigError) return reportConfigError(error, io);
+    if (error instanceof ConfigError) return reportConfigError(error, io, args.json);
     throw error;
   }
 }
@@ -107,9 +113,9 @@ export const runCommand = defineCommand<RunArgs>({
       .positional('stages', { type: 'string', array: true, describe: 'stages to bring up to date (default: all)' })
       .option('force', { type: 'boolean', default: false, describe: 'rerun the named (or all) stages even when fresh' })
       .option('single', { type: 'boolean', default: false, describe: 'run only the named stages, on the inputs already there' })
-      .option('from', { type: 'string', describe: 'rerun this stage and everything downstream of it' })
+      .option('from', { type: 'string', requiresArg: true, describe: 'rerun this stage and everything downstream of it' })
       .option('dry', { type: 'boolean', default: false, describe: 'print the plan and the reason for each stage; run nothing' })
-      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a parameter for this run: stage.key=value (repeatable)' })
+      .option('set', { type: 'string', array: true, nargs: 1, requiresArg: true, describe: 'override a parameter for this run: stage.key=value (repeatable)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of lines' })
       .option('wait', {
         type: 'boolean',
@@ -156,8 +162,9 @@ export const runCommand = defineCommand<RunArgs>({
     } catch (error) {
       // The bar (if any) goes before the error is printed.
       logger.close();
-      if (error instanceof ConfigError) return reportConfigError(error, io);
+      if (error instanceof ConfigError) return reportConfigError(error, io, args.json);
       if (error instanceof BusyError) {
+        if (args.json) jsonError(io, 'busy', error.message);
         io.stderr.write(`pipeline run: ${error.message}\n`);
         return EXIT.failed;
       }

@@ -16,7 +16,7 @@ export const statusCommand = defineCommand<StatusArgs>({
   describe: 'every stage fresh or stale, with the reason in words',
   builder: (y) =>
     y
-      .option('set', { type: 'string', array: true, nargs: 1, describe: 'as for run: see what an override would make stale' })
+      .option('set', { type: 'string', array: true, nargs: 1, requiresArg: true, describe: 'as for run: see what an override would make stale' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' }) as never,
   async run(args, io) {
     try {
@@ -32,7 +32,7 @@ export const statusCommand = defineCommand<StatusArgs>({
       }
       return 0;
     } catch (error) {
-      if (error instanceof ConfigError) return reportConfigError(error, io);
+      if (error instanceof ConfigError) return reportConfigError(error, io, args.json);
       throw error;
     }
   },
