@@ -85,8 +85,9 @@ describe('the report with a forecast and a backtest', () => {
     expect(html).toMatch(/<p class="banner" id="backtest-verdict">/);
     // The backtest's own section: the sentence, the per-fold table and the pooled figures.
     const folds = text(/<table id="backtest-folds">[\s\S]*?<\/table>/.exec(html)![0]);
-    expect(folds).toBe('fold from to model RMSE (USD) persistence RMSE (USD) RMSE ratio 1 2021-03-21 2021-03-30 1200 1000 1.2 2 2021-03-31 2021-04-09 900 1000 0.9');
-    expect(text(/<table id="backtest-pooled">[\s\S]*?<\/table>/.exec(html)![0])).toContain('Diebold–Mariano p 0.000012 — two-sided');
+    expect(folds).toBe('fold from to model RMSE (USD) persistence RMSE (USD) RMSE ratio 1 2021-03-21 2021-03-30 1200.00 1000.00 1.200 2 2021-03-31 2021-04-09 900.00 1000.00 0.900');
+    // Numbers for people, as in metrics (issue 13): USD to cents, ratios to 3 decimals, a tiny p by its magnitude.
+    expect(text(/<table id="backtest-pooled">[\s\S]*?<\/table>/.exec(html)![0])).toContain('Diebold–Mariano p 1.2e-5 — two-sided');
     expect(text(html)).toContain("Over 20 days the model's error is 20.0% above persistence's");
   });
 

@@ -10,7 +10,7 @@ import type { Timings } from '../runner/timings.ts';
 import { setValue, type ParamProvenance } from './provenance.ts';
 import type { FreshnessByStage } from './inspect.ts';
 import { flatten } from './compare.ts';
-import { metricsTableRows, metricText } from './metricsTable.ts';
+import { metricCell, metricsTableRows, metricText } from './metricsTable.ts';
 import { FormattedNumber, readableNumber } from './table.ts';
 import { forecastLine, type Backtest, type Forecast } from './forecast.ts';
 
@@ -181,7 +181,7 @@ function backtestSection(inputs: ReportInputs): string {
   const folds = table(
     'backtest-folds',
     ['fold', 'from', 'to', 'model RMSE (USD)', 'persistence RMSE (USD)', 'RMSE ratio'],
-    b.folds.map((f) => [f.fold, f.from, f.to, f.model_rmse, f.persistence_rmse, f.rmse_ratio]),
+    b.folds.map((f) => [f.fold, f.from, f.to, metricCell('rmse', 'USD', f.model_rmse), metricCell('rmse', 'USD', f.persistence_rmse), metricCell('rmse_ratio', undefined, f.rmse_ratio)]),
   );
   const dm = b.diebold_mariano;
   const pooled = table(
@@ -189,14 +189,14 @@ function backtestSection(inputs: ReportInputs): string {
     ['over all folds', 'model', 'persistence', 'unit'],
     [
       ['days', b.pooled.days, null, null],
-      ['RMSE', b.pooled.model.rmse, b.pooled.persistence.rmse, 'USD'],
-      ['MAE', b.pooled.model.mae, b.pooled.persistence.mae, 'USD'],
-      ['MAPE', b.pooled.model.mape, b.pooled.persistence.mape, 'percent'],
-      ['directional accuracy', b.pooled.model.directional_accuracy, null, 'share of days'],
-      ['up days', b.pooled.up_days_share, null, 'share of days'],
-      ['RMSE ratio', b.pooled.rmse_ratio, null, null],
-      ['Diebold–Mariano statistic', dm.statistic, null, null],
-      ['Diebold–Mariano p', dm.p_value, null, 'two-sided'],
+      ['RMSE', metricCell('rmse', 'USD', b.pooled.model.rmse), metricCell('rmse', 'USD', b.pooled.persistence.rmse), 'USD'],
+      ['MAE', metricCell('mae', 'USD', b.pooled.model.mae), metricCell('mae', 'USD', b.pooled.persistence.mae), 'USD'],
+      ['MAPE', metricCell('mape', 'percent', b.pooled.model.mape), metricCell('mape', 'percent', b.pooled.persistence.mape), 'percent'],
+      ['directional accuracy', metricCell('directional_accuracy', 'share of days, 0..1', b.pooled.model.directional_accuracy), null, 'share of days'],
+      ['up days', metricCell('up_days_share', 'share of days, 0..1', b.pooled.up_days_share), null, 'share of days'],
+      ['RMSE ratio', metricCell('rmse_ratio', undefined, b.pooled.rmse_ratio), null, null],
+      ['Diebold–Mariano statistic', metricCell('statistic', undefined, dm.statistic), null, null],
+      ['Diebold–Mariano p', metricCell('p_value', undefined, dm.p_value), null, 'two-sided'],
     ],
   );
   const target = b.target === undefined ? '' : ` (target: ${escapeHtml(b.target === 'log_return' ? 'daily log return' : 'price')})`;
