@@ -9,7 +9,9 @@ export const aggregate = defineStage({
     gaps: oneOf(['ffill', 'drop'], 'ffill', 'days with no trade: keep and carry the last price (ffill), or drop'),
   }),
   libraries: ['apache-arrow'],
-  inputs: () => [{ stage: 'ingest', file: 'minutes.arrow' }],
+  inputs: () => [{ stage: 'ingest', file: 'minutes.arrow/' }],
+  // After a refresh only the changed months of minutes are read; the days before them are taken over.
+  incremental: true,
   outputs: () => ['daily.arrow', 'report.json'],
   async run(ctx) {
     // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a
