@@ -65,11 +65,11 @@ afterAll(async () => {
   for (const dir of workspaces) await rm(dir, { recursive: true, force: true });
 });
 
-async function project(layout: LayoutName): Promise<string> {
+async function project(gaps: 'ffill' | 'drop'): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'pipeline-refresh-'));
   workspaces.push(root);
   await mkdir(join(root, 'data'));
-  await replaceFile(join(root, 'pipeline.yaml'), 'stages:\n  ingest: { source: data/btcusd_1-min_data.csv }\n  aggregate: { gaps: ffill }\n');
+  await replaceFile(join(root, 'pipeline.yaml'), `stages:\n  ingest: { source: data/btcusd_1-min_data.csv }\n  aggregate: { gaps: ${gaps} }\n`);
   return root;
 }
 
@@ -96,13 +96,18 @@ const withoutHow = (report: Record<string, unknown>) => {
   return rest;
 };
 
-describe.each(['legacy', 'current'] as LayoutName[])('refreshing a %s file by appending rows', (layout) => {
+// Both layouts with the days without trades filled; the legacy one also with them dropped.
+describe.each([
+  ['legacy', 'ffill'],
+  ['current', 'ffill'],
+  ['legacy', 'drop'],
+] as [LayoutName, 'ffill' | 'drop'][])('refreshing a %s file by appending rows (gaps: %s)', (layout, gaps) => {
   const full = csvText(bars, layout);
   const text = (rows: number) => `${headerLine(layout)}\n${bars.slice(0, rows).map((b) => `${barLine(b, layout)}\n`).join('')}`;
   let scratch: { reports: Awaited<ReturnType<typeof run>>; files: Awaited<ReturnType<typeof outputs>>; dates: string[] };
 
   beforeAll(async () => {
-    const root = await project(layout);
+    const root = await project(gaps);
     await replaceFile(join(root, 'data', 'btcusd_1-min_data.csv'), full);
     const reports = await run(root);
     expect(reports.ingest.mode).toBe('full');
@@ -110,12 +115,14 @@ describe.each(['legacy', 'current'] as LayoutName[])('refreshing a %s file by ap
     scratch = { reports, files: await outputs(root), dates };
     // The refresh has files to keep and files to rebuild.
     expect(Object.keys(scratch.files.parts)).toEqual(['2021-12.arrow', '2022-01.arrow', '2022-02.arrow']);
-    expect(dates).toHaveLength(35);
+    // ffill: every day from 12-31 to 02-03; drop: without the four weeks between and 01-31.
+    expect(dates).toHaveLength(gaps === 'ffill' ? 35 : 5);
   });
 
-  for (const { name, rows } of cuts(layout === 'legacy' ? 7 : 8)) {
+  const scenarios = cuts(layout === 'legacy' ? 7 : 8);
+  for (const { name, rows } of gaps === 'ffill' ? scenarios : scenarios.filter((c) => /midnight|without trades|three/.test(c.name))) {
     it(`gives what a run from scratch gives: cut ${name}`, async () => {
-      const root = await project(layout);
+      const root = await project(gaps);
       const source = join(root, 'data', 'btcusd_1-min_data.csv');
       await replaceFile(source, text(rows[0]!));
       let before = await run(root);

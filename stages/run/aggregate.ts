@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataType, TimeUnit, type RecordBatch } from 'apache-arrow';
-import { ArrowFileSink, batchOf, dateDay, dateDayColumn, float64, isFloat64, isoDate, readArrowBatches, readArrowTable, schemaOf } from '../lib/data/arrow.ts';
-import { listParts, monthOfPart, type Month } from '../lib/data/minute-parts.ts';
+import { ArrowFileSink, batchOf, dateDay, dateDayColumn, float64, isFloat64, isoDate, readArrowTable, schemaOf } from '../lib/data/arrow.ts';
+import { listParts, monthOfPart, readPart, type Month } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -277,7 +277,7 @@ async function accumulate(ctx: Context, dir: string, parts: readonly string[], d
   let rows = 0;
   for (const part of parts) {
     const month = monthOfPart(part)!;
-    for await (const batch of readArrowBatches(join(dir, part))) {
+    for await (const batch of readPart(join(dir, part))) {
       ctx.signal.throwIfAborted();
       days.add(batch, month);
       rows += batch.numRows;

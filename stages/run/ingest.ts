@@ -2,11 +2,10 @@ import { mkdir, mkdtemp, open, readFile, realpath, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
-import { readArrowBatches } from '../lib/data/arrow.ts';
 import { findLine, readFirstLine, splitCsvFields } from '../lib/data/csv-header.ts';
 import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
 import { headerOf, LAYOUT_NAMES, LAYOUTS, type Layout } from '../lib/data/kaggle-layouts.ts';
-import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, type MinuteColumns } from '../lib/data/minute-parts.ts';
+import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, readPart, type MinuteColumns } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -474,7 +473,7 @@ async function appendRun(r: Reading, ctx: Context, path: string, previousSize: n
   const writer = new MinutePartsWriter(r.output, async (month, w) => {
     if (month.name !== lastPart) return;
     // The new rows continue the previous last month: its rows first, then theirs.
-    for await (const batch of readArrowBatches(previous.output(`${MINUTES}${month.name}`))) w.copyAll(columnsOf(batch), batch.numRows);
+    for await (const batch of readPart(previous.output(`${MINUTES}${month.name}`))) w.copyAll(columnsOf(batch), batch.numRows);
     seededEmpty = w.emptyRows;
   });
   const tally = new Tally(before.last_unix, Math.floor(before.last_unix / 86_400));

@@ -5,9 +5,9 @@
 // one go or rebuilt from its previous version plus new rows: a refresh and a run from scratch agree
 // byte for byte. Readers take the parts in name order as one table; aggregate also checks that each
 // part holds only its own month, which is what lets it trust the parts a refresh left unchanged.
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RecordBatch } from 'apache-arrow';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from './arrow.ts';
 
 /** The value columns of minutes.arrow, after the timestamp. */
@@ -65,6 +65,14 @@ export async function listParts(dir: string): Promise<string[]> {
   return names;
 }
 
+/**
+ * The record batches of one part. A part is one month (a few MB of 1-minute bars), so it is read whole:
+ * cheaper than the file handle's small reads, and memory stays bounded by the largest month.
+ */
+export async function* readPart(path: string): AsyncGenerator<RecordBatch> {
+  yield* RecordBatchReader.from(await readFile(path));
+}
+
 /** Rows of minutes in columns: the timestamps as int32 pairs (low, high), each value column with its validity. */
 export interface MinuteColumns {
   readonly timestamps: Int32Array;
@@ -99,12 +107,9 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, byte) => {
 export function copyBits(src: Uint8Array | null, from: number, dst: Uint8Array, at: number, count: number): number {
   let i = 0;
   let nulls = 0;
-  const one = (k: number) => {
-    const present = src === null || ((src[(from + k) >> 3]! >> ((from + k) & 7)) & 1) === 1;
-    if (present) dst[(at + k) >> 3]! |= 1 << ((at + k) & 7);
-    else nulls++;
-  };
-  for (; i < count && ((at + i) & 7) !== 0; i++) one(i);
+  // Bit by bit up to dst's next byte boundary, then whole bytes, then the bits left over.
+  const head = Math.min(count, (8 - (at & 7)) & 7);
+  for (; i < head; i++) nulls += copyBit(src, from + i, dst, at + i);
   const shift = (from + i) & 7;
   let s = (from + i) >> 3;
   let d = (at + i) >> 3;
@@ -113,17 +118,29 @@ export function copyBits(src: Uint8Array | null, from: number, dst: Uint8Array, 
     dst[d] = byte;
     nulls += 8 - POPCOUNT[byte]!;
   }
-  for (; i < count; i++) one(i);
+  for (; i < count; i++) nulls += copyBit(src, from + i, dst, at + i);
   return nulls;
 }
 
-/** Kept rows gathered into the columns of one record batch; fresh arrays per batch (the writer keeps them). */
+/** Copies one validity bit; returns 1 when it is a null. */
+function copyBit(src: Uint8Array | null, from: number, dst: Uint8Array, at: number): number {
+  if (src !== null && ((src[from >> 3]! >> (from & 7)) & 1) === 0) return 1;
+  dst[at >> 3]! |= 1 << (at & 7);
+  return 0;
+}
+
+/** The bits of validity byte `b` that hold rows [at, end] (inclusive). */
+function rangeMask(b: number, at: number, end: number): number {
+  return (b === at >> 3 ? (0xff << (at & 7)) & 0xff : 0xff) & (b === end >> 3 ? 0xff >> (7 - (end & 7)) : 0xff);
+}
+
+/** Kept rows gathered into the columns of one record batch (buffers reused from batch to batch). */
 class MinuteBatch {
   length = 0;
-  #timestamps = new Int32Array(2 * BATCH_ROWS);
-  #values = fresh(() => new Float64Array(BATCH_ROWS));
-  #validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
-  #nulls = new Array<number>(VALUE_COLUMNS).fill(0);
+  readonly #timestamps = new Int32Array(2 * BATCH_ROWS);
+  readonly #values = fresh(() => new Float64Array(BATCH_ROWS));
+  readonly #validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
+  readonly #nulls = new Array<number>(VALUE_COLUMNS).fill(0);
 
   /**
    * Appends rows [from, to) of `rows`, at most up to BATCH_ROWS. Null slots get the value 0 (what a
@@ -136,9 +153,9 @@ class MinuteBatch {
     if (n <= 0) return 0;
     this.#timestamps.set(rows.timestamps.subarray(2 * from, 2 * to), 2 * at);
     // The bytes of the validity bitmaps that hold rows [at, at + n), and which of their bits those are.
+    const end = at + n - 1;
     const firstByte = at >> 3;
-    const lastByte = (at + n - 1) >> 3;
-    const mask = (b: number) => (b === firstByte ? (0xff << (at & 7)) & 0xff : 0xff) & (b === lastByte ? 0xff >> (7 - ((at + n - 1) & 7)) : 0xff);
+    const lastByte = end >> 3;
     for (let c = 0; c < VALUE_COLUMNS; c++) {
       const target = this.#values[c]!;
       target.set(rows.values[c]!.subarray(from, to), at);
@@ -147,7 +164,7 @@ class MinuteBatch {
       if (nulls === 0) continue;
       this.#nulls[c]! += nulls;
       for (let b = firstByte; b <= lastByte; b++) {
-        const missing = ~bits[b]! & mask(b) & 0xff;
+        const missing = ~bits[b]! & rangeMask(b, at, end) & 0xff;
         if (missing === 0) continue;
         for (let k = 0; k < 8; k++) if ((missing >> k) & 1) target[8 * b + k] = 0;
       }
@@ -158,28 +175,31 @@ class MinuteBatch {
     for (let b = firstByte; b <= lastByte; b++) {
       let any = 0;
       for (let c = 0; c < VALUE_COLUMNS; c++) any |= this.#validity[c]![b]!;
-      empty += POPCOUNT[~any & mask(b) & 0xff]!;
+      empty += POPCOUNT[~any & rangeMask(b, at, end) & 0xff]!;
     }
     return empty;
   }
 
+  /**
+   * The rows so far as a record batch, in arrays of exactly their length (copied out: a month fills a
+   * 64K-row buffer only part way), and the buffers cleared for the next batch.
+   */
   take(): RecordBatch {
     const length = this.length;
+    const bytes = Math.ceil(length / 8);
     const columns = [
-      { type: MINUTES_SCHEMA.fields[0]!.type, values: new BigInt64Array(this.#timestamps.buffer, 0, length) },
+      { type: MINUTES_SCHEMA.fields[0]!.type, values: new BigInt64Array(this.#timestamps.slice(0, 2 * length).buffer) },
       ...this.#values.map((values, c) => ({
         type: MINUTES_SCHEMA.fields[c + 1]!.type,
-        values: values.subarray(0, length),
-        validity: this.#validity[c]!.subarray(0, Math.ceil(length / 8)),
+        values: values.slice(0, length),
+        validity: this.#validity[c]!.slice(0, bytes),
         nullCount: this.#nulls[c]!,
       })),
     ];
     const batch = batchOf(MINUTES_SCHEMA, length, columns);
     this.length = 0;
-    this.#timestamps = new Int32Array(2 * BATCH_ROWS);
-    this.#values = fresh(() => new Float64Array(BATCH_ROWS));
-    this.#validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
-    this.#nulls = new Array<number>(VALUE_COLUMNS).fill(0);
+    for (const validity of this.#validity) validity.fill(0, 0, bytes);
+    this.#nulls.fill(0);
     return batch;
   }
 }
