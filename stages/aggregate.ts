@@ -3,7 +3,7 @@ import { oneOf, paramsOf } from '../pipeline/contract/params.ts';
 
 export const aggregate = defineStage({
   name: 'aggregate',
-  description: 'One row per UTC day: mean Weighted_Price, OHLC, volumes, VWAP',
+  description: 'One row per UTC day: mean price of the traded minutes, OHLC, volumes, VWAP',
   module: import.meta.url,
   params: paramsOf({
     gaps: oneOf(['ffill', 'drop'], 'ffill', 'days with no trade: keep and carry the last price (ffill), or drop'),
