@@ -188,6 +188,27 @@ describe('a refresh that is not rows appended runs from scratch, with the result
   });
 });
 
+describe('what a refresh carries over', () => {
+  test('a previous file that needed sorting and deduplicating: clean appended rows are still an append', async () => {
+    // Rows 100..199 written back to front, and row 300 twice (the second without a trade).
+    const body = [...bars.slice(0, 100), ...bars.slice(100, 200).reverse(), ...bars.slice(200, 301), { ...bars[300]!, traded: false }, ...bars.slice(301, 4820)];
+    const messy = `${headerLine('legacy')}\n${body.map((b) => `${barLine(b, 'legacy')}\n`).join('')}`;
+    const project = await Project.create(messy);
+    expect((await project.run()).outcome).toBe('success');
+    expect((await project.reports()).ingest).toMatchObject({ out_of_order: true, duplicates: 1 });
+    const grown = `${messy}${lines('legacy', 4820, 5500)}`;
+    await replaceFile(project.path(SOURCE), grown);
+    expect((await project.run()).outcome).toBe('success');
+    const reports = await project.reports();
+    expect(reports).toMatchObject({ ingest: { mode: 'append', out_of_order: true, duplicates: 1, rows_read: 5501 }, aggregate: { mode: 'append' } });
+    const scratch = await fromScratch(grown);
+    expect(await project.outputs()).toEqual(scratch.outputs);
+    const how = ({ mode: _m, reused_rows: _r, reused_days: _d, ...rest }: Record<string, unknown>) => rest;
+    expect(how(reports.ingest)).toEqual(how(scratch.reports.ingest));
+    expect(how(reports.aggregate)).toEqual(how(scratch.reports.aggregate));
+  });
+});
+
 describe('errors and interruptions during a refresh', () => {
   test('a bad appended timestamp is reported at its line in the whole file; the previous artifacts stay', async () => {
     const project = await ranOn('legacy', 3000);
