@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../stages/ingest.ts';
 import { readJson, removeProject, runStage, tempProject, utc } from './data-helpers.ts';
+import { headerLine } from './helpers/minuteFiles.ts';
 
-const LEGACY = 'Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price';
-const CURRENT = 'Timestamp,Open,High,Low,Close,Volume';
+const LEGACY = headerLine('legacy');
+const CURRENT = headerLine('current');
 
 let root: string;
 beforeAll(async () => {
