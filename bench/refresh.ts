@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
 import { sample } from '../stages/sample.ts';
 import { runStage } from '../test/data-helpers.ts';
 
@@ -33,7 +32,7 @@ const CLI = join(repo, 'bin', 'pipeline.mjs');
 interface Measured {
   readonly wall: number;
   readonly rss_mb?: number;
-  /** Stage seconds as the lock records them (absent when the stage was skipped). */
+  /** Stage seconds as the run recorded them (absent when the stage was skipped). */
   readonly ingest?: number;
   readonly aggregate?: number;
   readonly stdout: string;
@@ -84,8 +83,9 @@ async function pipeline(args: string[]): Promise<Measured> {
   const { stdout, stderr } = await exec(command[0]!, command.slice(1), { cwd: project, maxBuffer: 1 << 24 });
   const wall = (performance.now() - started) / 1000;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const lock = parse(await readFile(join(project, 'pipeline.lock'), 'utf8')) as { stages: Record<string, { duration: number; finished: string }> };
-  const ran = (stage: string) => (new RegExp(`✓ ${stage}  [\\d.]+ s`).test(stdout) ? lock.stages[stage]?.duration : undefined);
+  // Each stage's own seconds, as the run recorded them (machine-local, beside the run cache).
+  const timings = JSON.parse(await readFile(join(project, 'artifacts', '.cache', 'timings.json'), 'utf8')) as { stages: Record<string, { seconds: number }> };
+  const ran = (stage: string) => (new RegExp(`✓ ${stage}  [\\d.]+ s`).test(stdout) ? timings.stages[stage]?.seconds : undefined);
   return { wall, rss_mb: rss ? Number(rss[1]) / 1024 : undefined, ingest: ran('ingest'), aggregate: ran('aggregate'), stdout };
 }
 
