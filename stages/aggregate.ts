@@ -3,13 +3,15 @@ import { oneOf, paramsOf } from '../pipeline/contract/params.ts';
 
 export const aggregate = defineStage({
   name: 'aggregate',
-  description: 'One row per UTC day: mean Weighted_Price, OHLC, volumes, VWAP',
+  description: 'One row per UTC day: mean price of the traded minutes, OHLC, volumes, VWAP',
   module: import.meta.url,
   params: paramsOf({
     gaps: oneOf(['ffill', 'drop'], 'ffill', 'days with no trade: keep and carry the last price (ffill), or drop'),
   }),
   libraries: ['apache-arrow'],
-  inputs: () => [{ stage: 'ingest', file: 'minutes.arrow' }],
+  inputs: () => [{ stage: 'ingest', file: 'minutes.arrow/' }],
+  // After a refresh only the changed months of minutes are read; the days before them are taken over.
+  incremental: true,
   outputs: () => ['daily.arrow', 'report.json'],
   async run(ctx) {
     // The body (and its heavy libraries) loads only when the stage runs: `pipeline status` and a

@@ -5,11 +5,14 @@ import { basename } from 'node:path';
 import { defineStage } from '../pipeline/contract/stage.ts';
 import { count } from '../pipeline/contract/text.ts';
 import { z } from 'zod';
-import { nonNegativeInt, paramsOf } from '../pipeline/contract/params.ts';
+import { nonNegativeInt, oneOf, paramsOf } from '../pipeline/contract/params.ts';
 import { readDailyPrices, type DailyBar } from './lib/data/daily-prices.ts';
+import { headerOf, type Layout } from './lib/data/kaggle-layouts.ts';
 import { sfc32, type Random } from './lib/data/minute-random.ts';
 
-export const KAGGLE_HEADER = 'Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price';
+/** The notebook's (legacy) header, and today's. */
+export const KAGGLE_HEADER = headerOf('legacy');
+export const CURRENT_HEADER = headerOf('current');
 
 const MINUTES = 1440;
 /** Prices are generated as integers in micro-dollars so rounding can never leave the day's Low..High. */
@@ -39,11 +42,12 @@ function seed32(defaultValue: number, description: string) {
 
 export const sample = defineStage({
   name: 'sample',
-  description: 'Synthesize Kaggle-schema minute bars around the bundled real daily prices',
+  description: 'Synthesize Kaggle minute bars (legacy or current layout) around the bundled real daily prices',
   module: import.meta.url,
   params: paramsOf({
     days: nonNegativeInt(0, 'keep the last N days of data/btc-usd-daily.csv; 0 = every day'),
     seed: seed32(7, 'random seed of the synthetic minutes'),
+    layout: oneOf(['legacy', 'current'], 'legacy', 'legacy: the notebook\'s 8 columns, NaN without trades; current: today\'s 6 columns, Volume 0 without trades'),
   }),
   onlyIfUsed: true,
   inputs: () => [{ path: 'data/btc-usd-daily.csv' }],
@@ -67,13 +71,13 @@ export const sample = defineStage({
         if (!out.write(chunk.slice(0, used))) await Promise.race([once(out, 'drain'), closed]);
         used = 0;
       };
-      const header = new TextEncoder().encode(`${KAGGLE_HEADER}\n`);
+      const header = new TextEncoder().encode(`${headerOf(ctx.params.layout)}\n`);
       chunk.set(header);
       used = header.length;
       for (let i = 0; i < days.length; i++) {
         ctx.signal.throwIfAborted();
         // Each day has its own generator stream: any suffix of days is the same data as in the full run.
-        const bytes = day.csv(days[i]!, sfc32(ctx.params.seed, days[i]!.day));
+        const bytes = day.csv(days[i]!, sfc32(ctx.params.seed, days[i]!.day), ctx.params.layout);
         if (used + bytes.length > CHUNK_BYTES) await flush();
         chunk.set(bytes, used);
         used += bytes.length;
@@ -90,15 +94,21 @@ export const sample = defineStage({
   },
 });
 
-/** Makes one day's 1440 minute rows as CSV bytes. Buffers are reused from day to day. */
-class DayGenerator {
+/**
+ * Makes one day's 1440 minute rows as CSV bytes. Buffers are reused from day to day. Both layouts draw
+ * the same random numbers, so a seed gives the same minutes in either: the legacy layout writes a minute
+ * without trades as NaN and each trade's own Weighted_Price; the current one writes timestamps as
+ * integral floats (`1325412060.0`, as the published file does), no Weighted_Price, and a minute without
+ * trades as Volume 0 with its four prices at the last close.
+ */
+export class DayGenerator {
   readonly #bridge = new Float64Array(MINUTES + 1);
   /** Minute boundary prices in micro-dollars: minute m opens at points[m] and closes at points[m + 1]. */
   readonly #points = new Float64Array(MINUTES + 1);
   /** Digits are written straight into bytes: number-to-string for 27M values would dominate the run. */
   readonly #out = new CsvBytes(MINUTES * 160);
 
-  csv(bar: DailyBar, random: Random): Uint8Array {
+  csv(bar: DailyBar, random: Random, layout: Layout = 'legacy'): Uint8Array {
     const lowU = Math.round(bar.low * MICRO);
     const highU = Math.round(bar.high * MICRO);
     this.#path(bar, random, lowU, highU);
@@ -111,11 +121,15 @@ class DayGenerator {
     const wickU = bar.close * 0.0004 * MICRO;
     const meanVolumeU = 4 * MICRO;
     const first = bar.day * 86_400;
+    const current = layout === 'current';
+    let lastClose = 0;
     for (let m = 0; m < MINUTES; m++) {
       out.integer(first + m * 60);
+      if (current) out.ascii('.0');
       // The first and last minute always trade: they carry the day's real Open and Close.
       if (m > 0 && m < MINUTES - 1 && random.uniform() < share) {
-        out.ascii(NAN_ROW);
+        if (!current) out.ascii(NAN_ROW);
+        else out.comma().micro(lastClose).comma().micro(lastClose).comma().micro(lastClose).comma().micro(lastClose).ascii(',0.0\n');
         continue;
       }
       const open = points[m]!;
@@ -126,7 +140,9 @@ class DayGenerator {
       const volumeU = 1 + Math.round(-Math.log(1 - random.uniform()) * meanVolumeU);
       const currencyU = Math.round((volumeU / MICRO) * (weighted / MICRO) * 100) * 1e4;
       out.comma().micro(open).comma().micro(high).comma().micro(low).comma().micro(close);
-      out.comma().micro(volumeU).comma().micro(currencyU).comma().micro(weighted).newline();
+      lastClose = close;
+      if (current) out.comma().micro(volumeU).newline();
+      else out.comma().micro(volumeU).comma().micro(currencyU).comma().micro(weighted).newline();
     }
     return out.bytes();
   }

@@ -85,6 +85,8 @@ describe('aggregate makes one row per UTC day', () => {
       filled_days: [],
       dropped_days: ['2021-03-03', '2021-03-04'],
       minutes_with_trades: minutes.filter((m) => m.wp !== undefined).length,
+      mode: 'full',
+      reused_days: 0,
     });
   });
 

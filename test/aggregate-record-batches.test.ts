@@ -5,11 +5,13 @@ import { aggregate } from '../stages/aggregate.ts';
 import { ingest } from '../stages/ingest.ts';
 import { artifact, minutesProject, readRows, removeProject, runStage, utc, type Minute } from './data-helpers.ts';
 
-// 70,000 consecutive minutes (48.6 days): more than one of ingest's 65,536-row record batches, and the
-// boundary (minute 65,536 = day 45, 12:16) falls inside a day. Values from a small LCG; every 11th minute
-// and a run around the boundary have no trade, so the day's first and last trades sit in different batches.
+// 70,000 bars 30 s apart (24.3 days, all in January, so in one monthly file): more than one of ingest's
+// 65,536-row record batches, and the boundary (bar 65,536 = day 23, 18:08) falls inside a day. Values
+// from a small LCG; every 11th bar and a run around the boundary have no trade, so the day's first and
+// last trades sit in different batches.
 const COUNT = 70_000;
 const BOUNDARY = 65_536;
+const STEP = 30;
 const start = utc('2020-01-01');
 
 let state = 12345;
@@ -18,7 +20,7 @@ const random = () => {
   return state / 4294967296;
 };
 const minutes: Minute[] = Array.from({ length: COUNT }, (_, i) => {
-  const t = start + 60 * i;
+  const t = start + STEP * i;
   if (i % 11 === 5 || (i >= BOUNDARY - 3 && i < BOUNDARY + 3)) return { t };
   const wp = 7000 + 500 * Math.sin(i / 3000) + 20 * random();
   const btc = 0.01 + 3 * random();
@@ -73,11 +75,11 @@ afterAll(() => removeProject(root));
 
 describe('aggregate over several Arrow record batches', () => {
   it('gives every day, including the one split across two batches, its per-date values', async () => {
-    const minutesTable = tableFromIPC(await readFile(artifact(root, 'ingest', 'minutes.arrow')));
+    const minutesTable = tableFromIPC(await readFile(artifact(root, 'ingest', 'minutes.arrow/2020-01.arrow')));
     expect(minutesTable.batches.length).toBeGreaterThan(1);
     expect(minutesTable.batches[0]!.numRows).toBe(BOUNDARY);
-    const splitDay = new Date((start + 60 * BOUNDARY) * 1000).toISOString().slice(0, 10);
-    expect(new Date((start + 60 * (BOUNDARY - 1)) * 1000).toISOString().slice(0, 10)).toBe(splitDay);
+    const splitDay = new Date((start + STEP * BOUNDARY) * 1000).toISOString().slice(0, 10);
+    expect(new Date((start + STEP * (BOUNDARY - 1)) * 1000).toISOString().slice(0, 10)).toBe(splitDay);
 
     await runStage(aggregate, root, { params: { gaps: 'drop' } });
     const rows = await readRows(artifact(root, 'aggregate', 'daily.arrow'));

@@ -1,10 +1,11 @@
 // A small stand-in for the runner: builds a StageContext over a temp folder so a data stage's `run` can be
 // called directly. Layout: <root>/artifacts/<stage>/<file> for upstream artifacts, and a separate staging
 // folder per run (like the runner's) that the test inspects or moves into place itself.
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { DateDay, Table, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
 import { KAGGLE_HEADER } from '../stages/sample.ts';
 
@@ -55,7 +56,12 @@ export async function runStage<S extends Stage>(
     root,
     inputs,
     input: (name, file) => artifact(root, name, file),
-    output: (file) => join(staging, file),
+    output: (file) => {
+      // As the runner does: a folder output ("minutes.arrow/") or a file's folder exists when asked for.
+      const path = join(staging, file);
+      mkdirSync(file.endsWith('/') ? path : dirname(path), { recursive: true });
+      return path;
+    },
     signal: new AbortController().signal,
     progress: (p) => progress.push(p),
     info: (message) => info.push(message),
@@ -64,7 +70,10 @@ export async function runStage<S extends Stage>(
   await stage.run(ctx as never);
   if (options.publish ?? true) {
     await mkdir(join(root, 'artifacts', stage.name), { recursive: true });
-    for (const file of stage.outputs(pipeline)) await rename(join(staging, file), artifact(root, stage.name, file));
+    for (const file of stage.outputs(pipeline)) {
+      await rm(artifact(root, stage.name, file), { recursive: true, force: true });
+      await rename(join(staging, file), artifact(root, stage.name, file));
+    }
   }
   return { progress, info, warnings, staging };
 }
@@ -105,10 +114,20 @@ export function utc(date: string, hour = 0, minute = 0): number {
   return Date.parse(`${date}T00:00:00Z`) / 1000 + hour * 3600 + minute * 60;
 }
 
-/** All rows of an Arrow IPC file as plain objects (timestamps and dates as epoch milliseconds). */
+/** The Arrow files of an artifact: the file itself, or a folder output's files in name order (ingest's monthly parts). */
+export async function arrowFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  return (await readdir(path)).filter((name) => name.endsWith('.arrow')).sort().map((name) => join(path, name));
+}
+
+/** All rows of an Arrow IPC file (or folder of them) as plain objects (timestamps and dates as epoch milliseconds). */
 export async function readRows(path: string): Promise<Record<string, number | null>[]> {
-  const table = tableFromIPC(await readFile(path));
-  return table.toArray().map((row) => row.toJSON() as Record<string, number | null>);
+  const rows: Record<string, number | null>[] = [];
+  for (const file of await arrowFiles(path)) {
+    const table = tableFromIPC(await readFile(file));
+    for (const row of table.toArray()) rows.push(row.toJSON() as Record<string, number | null>);
+  }
+  return rows;
 }
 
 export async function readJson<T = Record<string, unknown>>(path: string): Promise<T> {

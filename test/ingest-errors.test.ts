@@ -5,6 +5,8 @@ import { ingest } from '../stages/ingest.ts';
 import { artifact, removeProject, runStage, tempProject, utc, writeMinutesCsv } from './data-helpers.ts';
 
 const HEADER = 'Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price';
+/** Both accepted headers, as every header error lists them. */
+const BOTH = `${HEADER} (legacy) or Timestamp,Open,High,Low,Close,Volume (current)`;
 const t0 = utc('2021-06-01', 12);
 
 let root: string;
@@ -17,7 +19,7 @@ beforeAll(async () => {
   const good = join(root, 'data', 'good.csv');
   await writeMinutesCsv(good, [{ t: t0, wp: 35000 }, { t: t0 + 60, wp: 35010 }]);
   await runStage(ingest, root, { inputs: [good] });
-  published = await readFile(artifact(root, 'ingest', 'minutes.arrow'));
+  published = await readFile(artifact(root, 'ingest', 'minutes.arrow/2021-06.arrow'));
 });
 afterAll(() => removeProject(root));
 
@@ -37,13 +39,13 @@ const row = (t: number, close = '100') => `${t},100,101,99,${close},1,100,100`;
 describe('ingest says exactly what is wrong with a bad CSV', () => {
   it('names a missing column with the expected and found headers', async () => {
     expect(await failure('missing.csv', `Timestamp,Open,High,Low,Close,Volume_(BTC),Weighted_Price\n${t0},1,1,1,1,1,1\n`)).toBe(
-      'data/missing.csv:1: wrong columns (missing "Volume_(Currency)"): expected Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price, found Timestamp,Open,High,Low,Close,Volume_(BTC),Weighted_Price',
+      `data/missing.csv:1: wrong columns (closest to the legacy layout: missing "Volume_(Currency)"): expected ${BOTH}, found Timestamp,Open,High,Low,Close,Volume_(BTC),Weighted_Price`,
     );
   });
 
   it('names an unexpected column', async () => {
     expect(await failure('extra.csv', `${HEADER},Symbol\n${row(t0)},BTC\n`)).toBe(
-      `data/extra.csv:1: wrong columns (unexpected "Symbol"): expected ${HEADER}, found ${HEADER},Symbol`,
+      `data/extra.csv:1: wrong columns (closest to the legacy layout: unexpected "Symbol"): expected ${BOTH}, found ${HEADER},Symbol`,
     );
   });
 
@@ -83,11 +85,11 @@ describe('ingest says exactly what is wrong with a bad CSV', () => {
   });
 
   it('says that line 1 is blank rather than that the file is empty', async () => {
-    expect(await failure('blank-first.csv', `\n${HEADER}\n${row(t0)}\n`)).toBe(`data/blank-first.csv:1: line 1 is blank; expected the header line ${HEADER}`);
+    expect(await failure('blank-first.csv', `\n${HEADER}\n${row(t0)}\n`)).toBe(`data/blank-first.csv:1: line 1 is blank; expected the header line ${BOTH}`);
   });
 
   it('rejects an empty file', async () => {
-    expect(await failure('empty.csv', '')).toBe(`data/empty.csv: the file is empty; expected the header line ${HEADER}`);
+    expect(await failure('empty.csv', '')).toBe(`data/empty.csv: the file is empty; expected the header line ${BOTH}`);
   });
 
   it('rejects a header without rows', async () => {
@@ -106,7 +108,8 @@ describe('ingest says exactly what is wrong with a bad CSV', () => {
   });
 
   it('leaves the published artifacts untouched and writes nothing into them', async () => {
-    expect(await readFile(artifact(root, 'ingest', 'minutes.arrow'))).toEqual(published);
+    expect(await readFile(artifact(root, 'ingest', 'minutes.arrow/2021-06.arrow'))).toEqual(published);
     expect((await readdir(join(root, 'artifacts', 'ingest'))).sort()).toEqual(['minutes.arrow', 'report.json']);
+    expect(await readdir(artifact(root, 'ingest', 'minutes.arrow'))).toEqual(['2021-06.arrow']);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../stages/ingest.ts';
@@ -29,7 +29,9 @@ describe('ingest reads the Kaggle CSV into minutes.arrow', () => {
     await writeFile(path, CSV);
     await runStage(ingest, root, { params: { source: 'data/minutes.csv' }, inputs: [path] });
 
-    const table = tableFromIPC(await readFile(artifact(root, 'ingest', 'minutes.arrow')));
+    // One Arrow file per UTC month: these four minutes are all in March 2020.
+    expect(await readdir(artifact(root, 'ingest', 'minutes.arrow'))).toEqual(['2020-03.arrow']);
+    const table = tableFromIPC(await readFile(artifact(root, 'ingest', 'minutes.arrow/2020-03.arrow')));
     expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
       'timestamp:Timestamp<SECOND, UTC>',
       'open:Float64',
@@ -50,6 +52,9 @@ describe('ingest reads the Kaggle CSV into minutes.arrow', () => {
 
     expect(await readJson(artifact(root, 'ingest', 'report.json'))).toEqual({
       source: 'data/minutes.csv',
+      layout: 'legacy',
+      mode: 'full',
+      reused_rows: 0,
       rows_read: 4,
       rows_kept: 4,
       nan_rows: 2,
@@ -82,10 +87,13 @@ describe('ingest reads the Kaggle CSV into minutes.arrow', () => {
 
   it('writes record batches of at most 64K rows on a large input', async () => {
     const big = join(root, 'data', 'big.csv');
-    const minutes = Array.from({ length: 70_000 }, (_, i) => (i % 3 === 1 ? { t: t0 + 60 * i } : { t: t0 + 60 * i, wp: 1000 + (i % 17) }));
+    // Every 20 s from 2020-03-02: 70,000 rows in one month, so one file holds them all.
+    const start = utc('2020-03-02');
+    const minutes = Array.from({ length: 70_000 }, (_, i) => (i % 3 === 1 ? { t: start + 20 * i } : { t: start + 20 * i, wp: 1000 + (i % 17) }));
     await writeMinutesCsv(big, minutes);
     const run = await runStage(ingest, root, { inputs: [big], publish: false });
-    const table = tableFromIPC(await readFile(join(run.staging, 'minutes.arrow')));
+    expect(await readdir(join(run.staging, 'minutes.arrow'))).toEqual(['2020-03.arrow']);
+    const table = tableFromIPC(await readFile(join(run.staging, 'minutes.arrow/2020-03.arrow')));
     expect(table.numRows).toBe(70_000);
     expect(table.batches.map((b) => b.numRows)).toEqual([65_536, 70_000 - 65_536]);
     const wp = table.getChild('weighted_price')!;
@@ -93,11 +101,11 @@ describe('ingest reads the Kaggle CSV into minutes.arrow', () => {
     expect(wp.get(69_999)).toBe(1000 + (69_999 % 17));
     expect(wp.get(65_536)).toBe(null); // 65536 % 3 == 1: the second batch starts with a null
     expect(wp.get(65_537)).toBe(1000 + (65_537 % 17));
-    expect(Number(table.getChild('timestamp')!.get(69_999))).toBe((t0 + 60 * 69_999) * 1000);
+    expect(Number(table.getChild('timestamp')!.get(69_999))).toBe((start + 20 * 69_999) * 1000);
 
     // The same input gives byte-identical files (outputs are compared by hash downstream).
     const again = await runStage(ingest, root, { inputs: [big], publish: false });
-    const [a, b] = [await readFile(join(run.staging, 'minutes.arrow')), await readFile(join(again.staging, 'minutes.arrow'))];
+    const [a, b] = [await readFile(join(run.staging, 'minutes.arrow/2020-03.arrow')), await readFile(join(again.staging, 'minutes.arrow/2020-03.arrow'))];
     expect(a.equals(b)).toBe(true);
   });
 });

@@ -16,8 +16,8 @@ const hex = (c: string) => c.repeat(64);
 
 // The parameters of the fixture's own pipeline.yaml (FIXTURE_CONFIG) as a run's lock records them.
 const recorded: Record<string, Record<string, unknown>> = {
-  sample: { days: 0, seed: 7 },
-  ingest: { source: 'sample' },
+  sample: { days: 0, seed: 7, layout: 'legacy' },
+  ingest: { source: 'sample', layout: 'auto' },
   aggregate: { gaps: 'ffill' },
   scale: { target: 'price', 'split.test_days': 30 },
   split: { test_days: 30, lookback: 1 },

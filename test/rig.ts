@@ -36,11 +36,15 @@ export interface FakeStage {
   readonly header?: string;
   /** Statements run() executes first, after counting the run (may `await`; `transform` sees their variables). */
   readonly body?: string;
+  /** Declares the stage incremental (it gets ctx.previous when the runner can offer it). */
+  readonly incremental?: boolean;
+  /** JS statements that replace the default way of writing the outputs (`ctx`, `text`, `p`, `outputs` in scope). */
+  readonly write?: string;
 }
 
 function stageSource(s: FakeStage): string {
   return `// Fake stage for runner tests.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flag, nonNegativeInt, oneOf, paramsOf, positiveInt, text } from '${PARAMS_URL}';
@@ -54,13 +58,14 @@ export const stage = {
   ${s.onlyIfUsed ? 'onlyIfUsed: true,' : ''}
   ${s.uses ? `uses: ${JSON.stringify(s.uses)},` : ''}
   ${s.libraries ? `libraries: ${JSON.stringify(s.libraries)},` : ''}
+  ${s.incremental ? 'incremental: true,' : ''}
   inputs: () => ${JSON.stringify(s.inputs)},
   outputs: () => ${JSON.stringify(s.outputs ?? ['out.txt'])},
   async run(ctx) {
     appendFileSync(join(ctx.root, 'counts.log'), ctx.name + '\\n');
     ${s.body ?? ''}
     const p = ctx.params;
-    const text = ctx.inputs.map((f) => readFileSync(f, 'utf8')).join('');
+    const text = ctx.inputs.map((f) => (statSync(f).isDirectory() ? '' : readFileSync(f, 'utf8'))).join('');
     const outputs = ${JSON.stringify(s.writes ?? s.outputs ?? ['out.txt'])};
     // Triggers a test sets by creating files in the project root.
     if (existsSync(join(ctx.root, 'FAIL_' + ctx.name))) throw new Error(ctx.name + ' broke on purpose');
@@ -73,7 +78,7 @@ export const stage = {
         await sleep(20);
       }
     }
-    for (const out of outputs) writeFileSync(ctx.output(out), String(${s.transform ?? 'text'}));
+    ${s.write ?? `for (const out of outputs) writeFileSync(ctx.output(out), String(${s.transform ?? 'text'}));`}
   },
 };
 `;

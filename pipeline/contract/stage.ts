@@ -19,6 +19,34 @@ export interface Progress {
   readonly label?: string;
 }
 
+/** How an input differs from what the stage's previous run read (see `Stage.incremental`). */
+export type InputChange =
+  | { readonly kind: 'unchanged' }
+  /** A file that starts with exactly the `previousSize` bytes the previous run read, and is longer now. */
+  | { readonly kind: 'appended'; readonly previousSize: number; readonly size: number }
+  /** A folder (an upstream folder output): the files, by path inside it, that differ from last time. */
+  | { readonly kind: 'files'; readonly changed: readonly string[]; readonly added: readonly string[]; readonly removed: readonly string[] };
+
+/**
+ * What an incremental stage gets to update its previous outputs instead of starting over. The runner
+ * offers it only when the code, the params and the library versions are those of the previous run, its
+ * outputs are intact (size and hash as the lock recorded them), and every input is unchanged, a file
+ * with rows appended, or a folder whose changed files it can name. The stage may still start over;
+ * either way its outputs must be exactly those of a run from scratch.
+ */
+export interface PreviousRun {
+  /** How each input changed, in `inputs()` order. */
+  readonly inputs: readonly InputChange[];
+  /** Absolute path of an output (or a file inside a folder output) as the previous run left it: read only. */
+  output(file: string): string;
+  /**
+   * Puts a file of a previous folder output into the new outputs as it is, e.g.
+   * keep('minutes.arrow/2014-09.arrow'): a hard link, so it is neither copied nor hashed again. Never
+   * write to a kept file: it is the previous run's file too.
+   */
+  keep(file: string): Promise<void>;
+}
+
 export interface StageContext<P> {
   readonly name: string;
   /** This stage's effective parameters (validated, defaults applied, --set overrides applied). */
@@ -33,8 +61,11 @@ export interface StageContext<P> {
   /** Absolute path of an upstream artifact, e.g. input('aggregate', 'daily.arrow'). */
   input(stage: string, file: string): string;
   /** Absolute path to write one of this stage's declared outputs to (a staging folder the runner
-   *  moves into artifacts/<stage>/ only after `run` succeeds). */
+   *  moves into artifacts/<stage>/ only after `run` succeeds). For a folder output, the folder
+   *  (`output('minutes.arrow/')`) or a file inside it (`output('minutes.arrow/2014-09.arrow')`). */
   output(file: string): string;
+  /** Set for an incremental stage when it can update its previous outputs (see PreviousRun). */
+  readonly previous?: PreviousRun;
   /** Aborted on Ctrl-C: stop soon, partial outputs are discarded by the runner. */
   readonly signal: AbortSignal;
   progress(progress: Progress): void;
@@ -61,8 +92,14 @@ export interface Stage<S extends z.ZodType = z.ZodType> {
   readonly libraries?: readonly string[];
   /** Only part of the pipeline when another stage takes one of its outputs as input (e.g. sample). */
   readonly onlyIfUsed?: boolean;
+  /**
+   * Can bring its previous outputs up to date when its inputs only grew (a source file with rows
+   * appended, an upstream folder with some files changed or added): `run` then gets `ctx.previous`.
+   */
+  readonly incremental?: boolean;
   inputs(pipeline: PipelineParams): readonly StageInput[];
-  /** File names written into artifacts/<name>/. */
+  /** File names written into artifacts/<name>/; a name ending in "/" is a folder output, recorded as a
+   *  manifest of the files the stage writes inside it (like DVC's directory outputs). */
   outputs(pipeline: PipelineParams): readonly string[];
   run(ctx: StageContext<z.output<S>>): Promise<void>;
 }

@@ -3,7 +3,11 @@
 // `arrowBatches` reads the batches one at a time (never the whole file), `scanArrow` walks them once
 // for per-column statistics and `arrowRows` streams a range of rows. Everything read is verified first
 // (./arrowVerify.ts): a damaged file is an ArrowFileError that names it, never a crash or a hang.
+// An artifact may also be a folder of Arrow files with one schema (ingest's minutes.arrow/, one file per
+// month): it reads as one table, its files in name order, its batches numbered across them.
+import { readdirSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DataType, DateUnit, Message, MetadataVersion, RecordBatchReader, type Field, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { ArtifactError } from './artifacts.ts';
@@ -31,6 +35,8 @@ export interface ArrowFooterInfo {
   /** Rows of each record batch, in file order. */
   readonly batchRows: readonly number[];
   readonly columns: readonly ArrowColumn[];
+  /** A folder: each file with its own footer, in order (its batches follow the previous file's). */
+  readonly parts?: readonly { readonly path: string; readonly footer: ArrowFooterInfo }[];
 }
 
 export class ArrowFileError extends ArtifactError {}
@@ -45,8 +51,40 @@ function damaged(path: string, what: string, error: unknown): unknown {
   return new ArrowFileError(`${path}: damaged Arrow file: ${what}: ${messageOf(error)}`);
 }
 
-/** Schema, row count and null counts from the footer and batch headers; no column data is read. */
+/** The Arrow files an artifact is made of: itself, or a folder's `*.arrow` files in name order. */
+export function arrowParts(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((name) => name.endsWith('.arrow'))
+    .sort()
+    .map((name) => join(path, name));
+}
+
+/** Schema, row count and null counts from the footers and batch headers; no column data is read. */
 export async function arrowFooter(path: string): Promise<ArrowFooterInfo> {
+  const files = arrowParts(path);
+  if (files.length === 1 && files[0] === path) return fileFooter(path);
+  if (files.length === 0) throw new ArrowFileError(`${path}: a folder without Arrow files`);
+  const parts: { path: string; footer: ArrowFooterInfo }[] = [];
+  for (const file of files) parts.push({ path: file, footer: await fileFooter(file) });
+  const first = parts[0]!.footer;
+  const describe = (f: ArrowFooterInfo) => f.columns.map((c) => `${c.name}: ${c.type}`).join(', ');
+  for (const part of parts) {
+    if (describe(part.footer) !== describe(first)) {
+      throw new ArrowFileError(`${part.path}: its columns (${describe(part.footer)}) differ from ${parts[0]!.path}'s (${describe(first)})`);
+    }
+  }
+  return {
+    schema: first.schema,
+    rows: parts.reduce((sum, p) => sum + p.footer.rows, 0),
+    batches: parts.reduce((sum, p) => sum + p.footer.batches, 0),
+    batchRows: parts.flatMap((p) => p.footer.batchRows),
+    columns: first.columns.map((column, i) => ({ ...column, nullCount: parts.reduce((sum, p) => sum + p.footer.columns[i]!.nullCount, 0) })),
+    parts,
+  };
+}
+
+async function fileFooter(path: string): Promise<ArrowFooterInfo> {
   const file = await open(path, 'r');
   try {
     return await readFooter(file, path);
@@ -182,6 +220,17 @@ export async function* arrowBatches(
   const footer = options.footer ?? (await arrowFooter(path));
   const indexes = options.indexes ?? footer.batchRows.map((_, i) => i);
   if (indexes.length === 0) return;
+  if (footer.parts) {
+    // A folder: each file's share of the batches asked for, numbered across the files.
+    let offset = 0;
+    for (const part of footer.parts) {
+      const count = part.footer.batches;
+      const local = indexes.filter((i) => i >= offset && i < offset + count).map((i) => i - offset);
+      for await (const { index, batch } of arrowBatches(part.path, { footer: part.footer, indexes: local })) yield { index: index + offset, batch };
+      offset += count;
+    }
+    return;
+  }
   const file = await open(path, 'r');
   try {
     const reader = await RecordBatchReader.from(file);

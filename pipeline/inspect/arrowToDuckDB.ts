@@ -30,7 +30,7 @@ import {
 import { DataType, DateUnit, RecordBatchReader, TimeUnit, type Data, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { readFileSync } from 'node:fs';
 import { ArtifactError } from './artifacts.ts';
-import { ArrowFileError } from './arrowFile.ts';
+import { ArrowFileError, arrowParts } from './arrowFile.ts';
 import { checkBatch } from './arrowVerify.ts';
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
@@ -179,26 +179,28 @@ export interface ArrowView {
   failure(): ArtifactError | undefined;
 }
 
-/** Every record batch of the file, each checked against its declared rows (the footer was verified). */
+/** Every record batch of the file (or of a folder's files, in order), each checked against its declared rows (the footer was verified). */
 function readBatches(path: string): RecordBatch[] {
   const batches: RecordBatch[] = [];
-  let index = 0;
-  try {
-    for (const batch of RecordBatchReader.from(readFileSync(path))) {
-      checkBatch(batch);
-      if (batch.numRows > 0) batches.push(batch);
-      index++;
+  for (const part of arrowParts(path)) {
+    let index = 0;
+    try {
+      for (const batch of RecordBatchReader.from(readFileSync(part))) {
+        checkBatch(batch);
+        if (batch.numRows > 0) batches.push(batch);
+        index++;
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== undefined) throw error;
+      throw new ArrowFileError(`${part}: damaged Arrow file: record batch ${index}: ${error instanceof Error ? error.message : String(error)}`);
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== undefined) throw error;
-    throw new ArrowFileError(`${path}: damaged Arrow file: record batch ${index}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return batches;
 }
 
 /**
- * Creates the view `schema.table` over the Arrow file at `path`, whose schema (from its footer) is
- * `arrowSchema` and row count `rows`. The file itself is read on the first scan.
+ * Creates the view `schema.table` over the Arrow file (or folder of Arrow files) at `path`, whose schema
+ * (from its footer) is `arrowSchema` and row count `rows`. The data itself is read on the first scan.
  */
 export async function createArrowView(
   connection: DuckDBConnection,

@@ -1,7 +1,7 @@
 // The artifacts a project declares: every output of every active stage, where it lives and what kind
 // of file it is. Inspect, query and report all start from this list, so an artifact is addressed the
 // same way everywhere: `stage/file` on the command line, `stage.name` in SQL.
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { PipelineParams, Stage } from '../contract/stage.ts';
 
@@ -12,7 +12,7 @@ export type ArtifactFormat = 'arrow' | 'json' | 'image' | 'csv' | 'text' | 'bina
 
 export interface Artifact {
   readonly stage: string;
-  /** File name inside artifacts/<stage>/, e.g. daily.arrow. */
+  /** File name inside artifacts/<stage>/, e.g. daily.arrow (a folder output's name, without its "/"). */
   readonly file: string;
   /** File name without its extension: the table name in SQL (aggregate.daily). */
   readonly name: string;
@@ -40,13 +40,17 @@ export function listArtifacts(
   params: PipelineParams,
 ): Artifact[] {
   return stages.flatMap((stage) =>
-    stage.outputs(params).map((file) => ({
-      stage: stage.name,
-      file,
-      name: file.slice(0, file.length - extname(file).length),
-      path: join(artifactsDir, stage.name, file),
-      format: formatOf(file),
-    })),
+    stage.outputs(params).map((declared) => {
+      // A folder output (`minutes.arrow/`) is one artifact, in the format of the files it holds.
+      const file = declared.replace(/\/+$/, '');
+      return {
+        stage: stage.name,
+        file,
+        name: file.slice(0, file.length - extname(file).length),
+        path: join(artifactsDir, stage.name, file),
+        format: formatOf(file),
+      };
+    }),
   );
 }
 
@@ -75,10 +79,16 @@ export interface FileFacts {
   readonly size: number;
 }
 
+/** Whether an artifact is there, and its bytes (a folder's: all the files in it). */
 export async function fileFacts(path: string): Promise<FileFacts> {
   try {
     const s = await stat(path);
-    return { exists: s.isFile(), size: s.size };
+    if (!s.isDirectory()) return { exists: s.isFile(), size: s.size };
+    let size = 0;
+    for (const entry of await readdir(path, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) size += (await stat(join(entry.parentPath, entry.name))).size;
+    }
+    return { exists: true, size };
   } catch {
     return { exists: false, size: 0 };
   }

@@ -3,14 +3,17 @@
 //   artifacts/.cache/objects/<sha256>        one file per distinct output content
 //   artifacts/.cache/runs/<fingerprint>.json  the lock entry that run produced
 // Objects are copies (reflinks where the file system can), never hard links: someone editing an
-// artifact in place must not corrupt the cached copy.
+// artifact in place must not corrupt the cached copy. A folder output is stored as its files' objects
+// plus its manifest as one more object, under the folder's hash (the sha256 of the manifest's text),
+// as DVC stores a directory: files already in the cache are not copied again.
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Fingerprint } from './fingerprint.ts';
+import { isFolder, manifestText, type Manifest } from './folder.ts';
 import { fileInStage } from './graph.ts';
-import { sha256File, type Sha256 } from './hash.ts';
-import type { LockEntry } from './lock.ts';
+import { sha256File, sha256Text, type Sha256 } from './hash.ts';
+import type { LockEntry, LockedOutput } from './lock.ts';
 
 export interface RunRecord {
   readonly stage: string;
@@ -45,23 +48,88 @@ export class RunCache {
     return join(this.dir, 'runs', `${fingerprint}.json`);
   }
 
-  /** Keeps a copy of each output of a finished run (files live in `stageDir`, named by the entry). */
-  async save(stage: string, entry: LockEntry, stageDir: string, seconds?: number): Promise<void> {
+  /**
+   * Keeps a copy of each output of a finished run (files live in `stageDir`, named by the entry);
+   * `manifests` holds the manifest of each folder output, by its path in the entry.
+   */
+  async save(stage: string, entry: LockEntry, stageDir: string, seconds?: number, manifests: Readonly<Record<string, Manifest>> = {}): Promise<void> {
     await mkdir(join(this.dir, 'objects'), { recursive: true });
     await mkdir(join(this.dir, 'runs'), { recursive: true });
     for (const [path, out] of Object.entries(entry.outputs)) {
-      const object = this.objectPath(out.hash);
-      const existing = await stat(object).catch(() => undefined);
-      if (existing?.size === out.size) continue;
-      const tmp = tmpName(object);
-      await copyFile(join(stageDir, fileInStage(stage, path)), tmp, constants.COPYFILE_FICLONE);
-      await rename(tmp, object);
+      const source = join(stageDir, fileInStage(stage, path));
+      if (!isFolder(path)) {
+        await this.keepObject(source, out);
+        continue;
+      }
+      const manifest = manifests[path];
+      if (!manifest) throw new Error(`no manifest for the folder output ${path}`);
+      for (const [file, entry] of Object.entries(manifest)) await this.keepObject(join(source, file), entry);
+      await this.saveManifest(manifest);
     }
     const record: RunRecord = { stage, saved: new Date().toISOString(), entry, seconds };
     const file = this.runPath(entry.fingerprint);
     const tmp = tmpName(file);
     await writeFile(tmp, JSON.stringify(record, null, 2));
     await rename(tmp, file);
+  }
+
+  private async hasObject(out: { size: number; hash: Sha256 }): Promise<boolean> {
+    const existing = await stat(this.objectPath(out.hash)).catch(() => undefined);
+    return existing?.size === out.size;
+  }
+
+  private async keepObject(source: string, out: { size: number; hash: Sha256 }): Promise<void> {
+    if (await this.hasObject(out)) return;
+    const object = this.objectPath(out.hash);
+    const tmp = tmpName(object);
+    await copyFile(source, tmp, constants.COPYFILE_FICLONE);
+    await rename(tmp, object);
+  }
+
+  /** Stores a folder's manifest as the object named by the folder's hash. */
+  async saveManifest(manifest: Manifest): Promise<Sha256> {
+    const text = manifestText(manifest);
+    const hash = sha256Text(text);
+    const object = this.objectPath(hash);
+    if (await this.hasObject({ hash, size: Buffer.byteLength(text) })) return hash;
+    await mkdir(join(this.dir, 'objects'), { recursive: true });
+    const tmp = tmpName(object);
+    await writeFile(tmp, text);
+    await rename(tmp, object);
+    return hash;
+  }
+
+  /** The manifest of a folder with this hash, if the cache holds it intact. */
+  async manifest(hash: Sha256): Promise<Manifest | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.objectPath(hash), 'utf8');
+    } catch {
+      return undefined;
+    }
+    if (sha256Text(text) !== hash) return undefined;
+    try {
+      return JSON.parse(text) as Manifest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The objects an output needs: the file's, or a folder's manifest and its files'. */
+  private async objectsOf(path: string, out: LockedOutput): Promise<{ size: number; hash: Sha256 }[] | undefined> {
+    if (!isFolder(path)) return [out];
+    const manifest = await this.manifest(out.hash);
+    return manifest && Object.values(manifest);
+  }
+
+  /** Every object the outputs of a lock entry need: each file's, and for a folder its manifest and files'. */
+  async objectsOfOutputs(outputs: Readonly<Record<string, LockedOutput>>): Promise<Sha256[]> {
+    const hashes: Sha256[] = [];
+    for (const [path, out] of Object.entries(outputs)) {
+      hashes.push(out.hash);
+      if (isFolder(path)) for (const object of (await this.objectsOf(path, out)) ?? []) hashes.push(object.hash);
+    }
+    return hashes;
   }
 
   /** The record of an earlier run with this fingerprint, if all its objects are still there. */
@@ -73,9 +141,10 @@ export class RunCache {
       return undefined;
     }
     if (record.entry?.fingerprint !== fingerprint) return undefined;
-    for (const out of Object.values(record.entry.outputs)) {
-      const st = await stat(this.objectPath(out.hash)).catch(() => undefined);
-      if (st?.size !== out.size) return undefined;
+    for (const [path, out] of Object.entries(record.entry.outputs)) {
+      const objects = await this.objectsOf(path, out);
+      if (!objects) return undefined;
+      for (const object of objects) if (!(await this.hasObject(object))) return undefined;
     }
     return record;
   }
@@ -87,15 +156,34 @@ export class RunCache {
   async restoreInto(record: RunRecord, dir: string): Promise<boolean> {
     for (const [path, out] of Object.entries(record.entry.outputs)) {
       const target = join(dir, fileInStage(record.stage, path));
-      await mkdir(dirname(target), { recursive: true });
-      await copyFile(this.objectPath(out.hash), target, constants.COPYFILE_FICLONE);
-      if ((await sha256File(target)) !== out.hash) {
+      const files = isFolder(path) ? await this.manifest(out.hash) : { '': out };
+      if (!files) {
         await unlink(this.runPath(record.entry.fingerprint)).catch(() => {});
-        await unlink(this.objectPath(out.hash)).catch(() => {});
         return false;
+      }
+      for (const [file, object] of Object.entries(files)) {
+        const copy = file === '' ? target : join(target, file);
+        await mkdir(dirname(copy), { recursive: true });
+        await copyFile(this.objectPath(object.hash), copy, constants.COPYFILE_FICLONE);
+        if ((await sha256File(copy)) !== object.hash) {
+          await unlink(this.runPath(record.entry.fingerprint)).catch(() => {});
+          await unlink(this.objectPath(object.hash)).catch(() => {});
+          return false;
+        }
       }
     }
     return true;
+  }
+
+  /** The manifests of a run's folder outputs (to remember their files after a restore), by path. */
+  async manifestsOf(entry: LockEntry): Promise<Record<string, Manifest>> {
+    const out: Record<string, Manifest> = {};
+    for (const [path, output] of Object.entries(entry.outputs)) {
+      if (!isFolder(path)) continue;
+      const manifest = await this.manifest(output.hash);
+      if (manifest) out[path] = manifest;
+    }
+    return out;
   }
 
   /**
@@ -143,7 +231,10 @@ export class RunCache {
     for (const r of records) {
       const kept = !options.all && r.record && (keep.has(r.fingerprint) || recent.has(r.fingerprint));
       if (kept) {
-        for (const out of Object.values(r.record!.entry.outputs)) liveObjects.add(out.hash);
+        for (const [path, out] of Object.entries(r.record!.entry.outputs)) {
+          liveObjects.add(out.hash);
+          for (const object of (await this.objectsOf(path, out)) ?? []) liveObjects.add(object.hash);
+        }
         if (r.record!.entry.libraryClosure) liveClosures.add(r.record!.entry.libraryClosure);
         continue;
       }

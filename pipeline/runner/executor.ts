@@ -10,8 +10,10 @@ import { performance } from 'node:perf_hooks';
 import { RunCache } from './cache.ts';
 import { ConfigError, suggestion } from './config.ts';
 import type { PipelineEvent, RunResult, StageOutcome } from './events.ts';
+import { hashFolder, isFolder, type KnownFile, type Manifest } from './folder.ts';
 import { artifactPath, withDownstream, withUpstream, type StageNode } from './graph.ts';
 import { sha256File, StatCache } from './hash.ts';
+import { folderOf, offerPrevious, previousRun, type PreviousOffer } from './incremental.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
 import { acquireProjectLock, WaitInterrupted, type ProjectLock } from './mutex.ts';
 import type { Project } from './project.ts';
@@ -178,7 +180,8 @@ async function execute(
           await discardStaging(staging);
         }
         if (restored) {
-          for (const [path, out] of Object.entries(record.entry.outputs)) await rememberOutput(stat, project, path, out);
+          const manifests = await cache.manifestsOf(record.entry);
+          for (const [path, out] of Object.entries(record.entry.outputs)) await rememberOutput(stat, project, path, out, manifests[path]);
           await commit(name, record.entry, { seconds: record.seconds ?? 0, finished: new Date().toISOString(), restored: true });
           emit({ type: 'restored', stage: name, reasons });
           outcomes.push({ stage: name, action: 'restored', reasons });
@@ -197,8 +200,10 @@ async function execute(
       continue;
     }
 
+    // An incremental stage may update its previous outputs instead of starting over; never under --force.
+    const offer = forced ? undefined : await offerPrevious(node, stages[name], check, cache);
     emit({ type: 'start', stage: name, reasons });
-    const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat);
+    const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat, offer);
     reader = new LibraryReader();
     // A parameter only the data shows to be unusable: a configuration error, reported at its place in
     // pipeline.yaml (exit 2). The stages before it are recorded; this one left nothing behind.
@@ -220,10 +225,10 @@ async function execute(
       continue;
     }
     pinLoaded(check.reads!.code, check.reads!.libraries);
-    for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out);
+    for (const [path, out] of Object.entries(result.entry.outputs)) await rememberOutput(stat, project, path, out, result.manifests[path]);
     await commit(name, result.entry, { seconds: result.seconds, finished: new Date().toISOString() });
     // The run cache is an optimisation: failing to fill it (a full disk) must not fail a finished stage.
-    await cache.save(name, result.entry, join(project.artifactsDir, name), result.seconds).catch((error: unknown) =>
+    await cache.save(name, result.entry, join(project.artifactsDir, name), result.seconds, result.manifests).catch((error: unknown) =>
       emit({ type: 'info', stage: name, message: `outputs not kept in the run cache: ${errorMessage(error)}` }),
     );
     await stat.save().catch(() => {});
@@ -233,12 +238,26 @@ async function execute(
   return { outcome, dry: false, stages: outcomes };
 }
 
-async function rememberOutput(stat: StatCache, project: Project, path: string, out: LockedOutput): Promise<void> {
-  stat.remember(join(project.root, path), out.hash, await statFile(join(project.root, path)));
+async function rememberOutput(stat: StatCache, project: Project, path: string, out: LockedOutput, manifest?: Manifest): Promise<void> {
+  if (!isFolder(path)) {
+    stat.remember(join(project.root, path), out.hash, await statFile(join(project.root, path)));
+    return;
+  }
+  // Each file of a folder, stat'ed where it now lives (after the swap, which also dropped the old links).
+  for (const [file, entry] of Object.entries(manifest ?? {})) {
+    const abs = join(project.root, path, file);
+    stat.remember(abs, entry.hash, await statFile(abs));
+  }
 }
 
 type StageResult =
-  | { readonly kind: 'ran'; readonly entry: LockEntry; readonly seconds: number; readonly warnings: readonly string[] }
+  | {
+      readonly kind: 'ran';
+      readonly entry: LockEntry;
+      readonly seconds: number;
+      readonly warnings: readonly string[];
+      readonly manifests: Readonly<Record<string, Manifest>>;
+    }
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
   /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
   | { readonly kind: 'discarded'; readonly message: string }
@@ -261,6 +280,7 @@ async function executeStage(
   emit: (e: PipelineEvent) => void,
   mutex: ProjectLock,
   stat: StatCache,
+  offer: PreviousOffer | undefined,
 ): Promise<StageResult> {
   const name = node.stage.name;
   const staging = await createStaging(project.artifactsDir, name);
@@ -268,6 +288,8 @@ async function executeStage(
   const declaredInputs = node.inputs.filter((i) => i.kind !== 'beside-code');
   const readable = new Set(declaredInputs.map((i) => i.abs));
   const warnings: string[] = [];
+  const stageDir = join(project.artifactsDir, name);
+  const incremental = offer && previousRun(offer, stageDir, staging, node.outputs);
   const ctx: StageContext<unknown> = {
     name,
     params: project.params[name] ?? {},
@@ -282,13 +304,14 @@ async function executeStage(
       return path;
     },
     output(file) {
-      if (!declared.has(file)) {
+      if (!declared.has(file) && folderOf(declared, file) === undefined) {
         throw new Error(`${name} writes ${file}, which its outputs() do not declare (declared: ${[...declared].join(', ')})`);
       }
       const path = join(staging, file);
-      if (dirname(file) !== '.') mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(isFolder(file) ? path : dirname(path), { recursive: true });
       return path;
     },
+    ...(incremental ? { previous: incremental.previous } : {}),
     signal: signal ?? new AbortController().signal,
     progress: (progress) => emit({ type: 'progress', stage: name, progress }),
     info: (message) => emit({ type: 'info', stage: name, message }),
@@ -312,9 +335,24 @@ async function executeStage(
     if (compromised) return { kind: 'failed', message: `lost the project lock: ${compromised.message}`, error: compromised };
     const seconds = (performance.now() - started) / 1000;
     const outputs: Record<string, LockedOutput> = {};
+    const manifests: Record<string, Manifest> = {};
     const absent: string[] = [];
     for (const file of node.outputs) {
       const path = join(staging, file);
+      if (isFolder(file)) {
+        const known = new Map<string, KnownFile>();
+        for (const [kept, entry] of incremental?.kept ?? []) {
+          if (kept.startsWith(file)) known.set(kept.slice(file.length), { ...entry, trusted: stat.entry(entry.from) });
+        }
+        const folder = await hashFolder(path, known);
+        if (!folder) {
+          absent.push(file);
+          continue;
+        }
+        outputs[artifactPath(name, file)] = { size: folder.size, hash: folder.hash, files: folder.files };
+        manifests[artifactPath(name, file)] = folder.manifest;
+        continue;
+      }
       const st = await statFile(path).catch(() => undefined);
       if (!st?.isFile()) {
         absent.push(file);
@@ -338,9 +376,11 @@ async function executeStage(
       libraries: data.libraries,
       libraryClosure: data.libraryClosure,
       inputs: data.inputs,
+      // What an incremental stage's next run needs to recognise a file that only grew.
+      ...(node.stage.incremental ? { inputSizes: check.now.inputSizes } : {}),
       outputs,
     };
-    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings };
+    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings, manifests };
   } finally {
     // Gone after a successful swap; removes the partial files of a failed or interrupted run.
     await discardStaging(staging);

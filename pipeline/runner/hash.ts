@@ -19,12 +19,47 @@ export function sha256Text(text: string | Uint8Array): Sha256 {
 }
 
 export async function sha256File(path: string): Promise<Sha256> {
+  return (await sha256FileAndPrefix(path)).hash;
+}
+
+/**
+ * The sha256 of a file and, in the same read, of its first `prefix` bytes (the hash state is copied
+ * when the read reaches that offset). This is how a file that grew is recognised as the old one with
+ * rows appended, for the price of hashing it once, which its new content needs anyway.
+ */
+export async function sha256FileAndPrefix(path: string, prefix?: number): Promise<{ hash: Sha256; prefix?: Sha256 }> {
   fileHashes++;
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
+  let offset = 0;
+  let prefixHash: Sha256 | undefined;
+  const takePrefix = () => (prefixHash = hash.copy().digest('hex') as Sha256);
+  if (prefix === 0) takePrefix();
+  for await (const data of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const chunk = data as Buffer;
+    if (prefix !== undefined && prefixHash === undefined && offset + chunk.length >= prefix) {
+      hash.update(chunk.subarray(0, prefix - offset));
+      takePrefix();
+      hash.update(chunk.subarray(prefix - offset));
+    } else {
+      hash.update(chunk);
+    }
+    offset += chunk.length;
   }
-  return hash.digest('hex') as Sha256;
+  return { hash: hash.digest('hex') as Sha256, ...(prefixHash === undefined ? {} : { prefix: prefixHash }) };
+}
+
+/** The sha256 of the first `size` bytes of a file (undefined when it is shorter). */
+async function sha256Prefix(path: string, size: number): Promise<Sha256 | undefined> {
+  fileHashes++;
+  const hash = createHash('sha256');
+  let read = 0;
+  if (size > 0) {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, start: 0, end: size - 1 })) {
+      hash.update(chunk as Buffer);
+      read += (chunk as Buffer).length;
+    }
+  }
+  return read === size ? (hash.digest('hex') as Sha256) : undefined;
 }
 
 /** JSON with object keys sorted at every level: equal data always gives equal text, hence equal hashes. */
@@ -92,11 +127,15 @@ export function racy(stamp: FileStamp, at: number): boolean {
 
 interface StatEntry extends FileStamp {
   readonly hash: Sha256;
+  /** The hash of the file's first `size` bytes, when a caller asked for it (see `state`). */
+  readonly prefix?: { readonly size: number; readonly hash: Sha256 };
 }
 
 export interface FileState {
   readonly size: number;
   readonly hash: Sha256;
+  /** The sha256 of the first `prefix` bytes asked for, when the file is longer than that. */
+  readonly prefix?: Sha256;
 }
 
 /**
@@ -127,8 +166,12 @@ export class StatCache {
     return new StatCache(file, entries);
   }
 
-  /** Size and hash of a file, or undefined when it does not exist. */
-  async state(path: string): Promise<FileState | undefined> {
+  /**
+   * Size and hash of a file, or undefined when it does not exist. With `prefix` (a size the file had
+   * before), also the hash of its first `prefix` bytes when it is longer now: computed in the same read
+   * as the whole hash, and remembered with it.
+   */
+  async state(path: string, prefix?: number): Promise<FileState | undefined> {
     let st;
     try {
       st = await stat(path);
@@ -138,19 +181,32 @@ export class StatCache {
     }
     if (!st.isFile()) return undefined;
     const stamp = stampOf(st);
+    const wanted = prefix !== undefined && prefix < st.size ? prefix : undefined;
     const known = this.entries.get(path);
-    if (sameStamp(known, stamp)) return { size: st.size, hash: known!.hash };
+    if (sameStamp(known, stamp)) {
+      if (wanted === undefined) return { size: st.size, hash: known!.hash };
+      if (known!.prefix?.size === wanted) return { size: st.size, hash: known!.hash, prefix: known!.prefix.hash };
+      // Known, but not this prefix: read just the prefix (rare: every check of a growing input asks).
+      const prefixHash = await sha256Prefix(path, wanted);
+      if (prefixHash === undefined) return { size: st.size, hash: known!.hash };
+      if (sameStamp(stampOf(await stat(path)), stamp)) {
+        this.entries.set(path, { ...known!, prefix: { size: wanted, hash: prefixHash } });
+        this.dirty = true;
+      }
+      return { size: st.size, hash: known!.hash, prefix: prefixHash };
+    }
     const readAt = Date.now();
-    const hash = await sha256File(path);
+    const hashed = await sha256FileAndPrefix(path, wanted);
     // Stat again: a file that changed while it was read must not be cached under the old stamp.
     if (sameStamp(stampOf(await stat(path)), stamp) && !racy(stamp, readAt)) {
-      this.entries.set(path, { ...stamp, hash });
+      const kept = hashed.prefix === undefined ? {} : { prefix: { size: wanted!, hash: hashed.prefix } };
+      this.entries.set(path, { ...stamp, hash: hashed.hash, ...kept });
       this.dirty = true;
     } else if (known) {
       this.entries.delete(path);
       this.dirty = true;
     }
-    return { size: st.size, hash };
+    return { size: st.size, ...hashed };
   }
 
   /** Records a hash just computed elsewhere (outputs are hashed in staging, then renamed into place). */

@@ -11,8 +11,12 @@ import type { Sha256 } from './hash.ts';
 export const LOCK_FILE = 'pipeline.lock';
 
 export interface LockedOutput {
+  /** Bytes; for a folder output, of all its files. */
   readonly size: number;
+  /** sha256 of the content; for a folder output, of its manifest (see folder.ts). */
   readonly hash: Sha256;
+  /** Folder outputs only: how many files the folder holds. */
+  readonly files?: number;
 }
 
 export interface LockEntry {
@@ -27,6 +31,9 @@ export interface LockEntry {
   readonly libraryClosure?: Sha256;
   /** Input path (relative to the project root) -> content hash. */
   readonly inputs: Readonly<Record<string, Sha256>>;
+  /** Incremental stages only: input path -> bytes, so that a file that grew can be recognised as this
+   *  one with rows appended (its first `size` bytes hash to the recorded hash). */
+  readonly inputSizes?: Readonly<Record<string, number>>;
   /** Output path (artifacts/<stage>/<file>) -> size and content hash. */
   readonly outputs: Readonly<Record<string, LockedOutput>>;
   // No timings: they differ from machine to machine and run to run, and a committed lock must come out
@@ -47,7 +54,8 @@ const entrySchema = z.object({
   libraries: z.record(z.string(), z.string()),
   library_closure: hex.optional(),
   inputs: z.record(z.string(), hex),
-  outputs: z.record(z.string(), z.object({ size: z.int().nonnegative(), hash: hex })),
+  input_sizes: z.record(z.string(), z.int().nonnegative()).optional(),
+  outputs: z.record(z.string(), z.object({ size: z.int().nonnegative(), hash: hex, files: z.int().nonnegative().optional() })),
   // Locks written before timings moved out still carry `duration` and `finished`: dropped on reading.
 });
 const lockSchema = z.object({
@@ -74,8 +82,12 @@ export function parseLock(text: string, label = LOCK_FILE): Lock {
     ]);
   }
   const stages: Record<string, LockEntry> = {};
-  for (const [name, { library_closure, ...entry }] of Object.entries(result.data.stages ?? {})) {
-    stages[name] = { ...(entry as Omit<LockEntry, 'libraryClosure'>), ...(library_closure ? { libraryClosure: library_closure as Sha256 } : {}) };
+  for (const [name, { library_closure, input_sizes, ...entry }] of Object.entries(result.data.stages ?? {})) {
+    stages[name] = {
+      ...(entry as Omit<LockEntry, 'libraryClosure' | 'inputSizes'>),
+      ...(library_closure ? { libraryClosure: library_closure as Sha256 } : {}),
+      ...(input_sizes === undefined ? {} : { inputSizes: input_sizes }),
+    };
   }
   return { version: 1, stages };
 }
@@ -113,7 +125,10 @@ export function formatLock(lock: Lock, order: readonly string[] = []): string {
       libraries: sorted(e.libraries),
       ...(e.libraryClosure ? { library_closure: e.libraryClosure } : {}),
       inputs: sorted(e.inputs),
-      outputs: Object.fromEntries(Object.entries(sorted(e.outputs)).map(([k, v]) => [k, { size: v.size, hash: v.hash }])),
+      ...(e.inputSizes === undefined ? {} : { input_sizes: sorted(e.inputSizes) }),
+      outputs: Object.fromEntries(
+        Object.entries(sorted(e.outputs)).map(([k, v]) => [k, { size: v.size, hash: v.hash, ...(v.files === undefined ? {} : { files: v.files }) }]),
+      ),
     };
   }
   return (

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesIn, isFolder } from './folder.ts';
 import type { RunResult } from './events.ts';
 import { racy, sameStamp, stampOf, type FileStamp } from './hash.ts';
 import { libraryClosure, LibraryReader } from './libraries.ts';
@@ -70,8 +71,19 @@ export async function recordNoopWitness(
     for (const path of libraries.read) files.add(path);
     for (const path of libraries.absent) absent.add(path);
     const node = project.graph.nodes.get(stage.name)!;
-    for (const input of node.inputs) checked.add(input.abs);
-    for (const file of node.outputs) checked.add(join(project.artifactsDir, stage.name, file));
+    const paths = [
+      ...node.inputs.map((input) => ({ abs: input.abs, folder: input.kind === 'artifact' && isFolder(input.file) })),
+      ...node.outputs.map((file) => ({ abs: join(project.artifactsDir, stage.name, file), folder: isFolder(file) })),
+    ];
+    for (const { abs, folder } of paths) {
+      if (!folder) {
+        checked.add(abs);
+        continue;
+      }
+      // A folder: each of its files, and the folder itself, whose mtime moves when one is added or removed.
+      files.add(abs);
+      for (const file of await filesIn(abs).catch(() => [])) checked.add(join(abs, file));
+    }
   }
   const rows: [string, number, number, number, number, number][] = [];
   const row = (path: string, s: FileStamp) => rows.push([path, s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev]);

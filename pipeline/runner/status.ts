@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatValue } from './config.ts';
 import { effectiveParams, fingerprintData, fingerprintOf, type Fingerprint, type FingerprintData } from './fingerprint.ts';
+import { folderState, isFolder, type Manifest } from './folder.ts';
 import { artifactPath, type StageNode } from './graph.ts';
 import { StatCache, type Sha256 } from './hash.ts';
 import { closureChanges, libraryClosure, LibraryReader, recalledClosure, rememberClosure, type LibraryClosure } from './libraries.ts';
@@ -33,6 +34,28 @@ export interface StageCheck {
   readonly reasons: string[];
   /** Current size and hash of each declared output that exists, by path. */
   readonly outputs: Readonly<Record<string, LockedOutput>>;
+  /** What the inputs and outputs are now, beyond their hashes: the bytes of each input, a file input's
+   *  `appended` verdict, and the manifest of each folder (see incremental.ts). */
+  readonly now: CurrentState;
+}
+
+export interface CurrentState {
+  /** Input path -> bytes (a folder: of all its files). */
+  readonly inputSizes: Readonly<Record<string, number>>;
+  /** File inputs of an incremental stage that start with exactly the bytes the lock recorded, and grew. */
+  readonly appended: ReadonlySet<string>;
+  /** Folder inputs and outputs, by path -> their manifest. */
+  readonly manifests: Readonly<Record<string, Manifest>>;
+}
+
+/** Size and hash of a file or folder input or output (with a file's prefix hash when asked), or undefined. */
+async function pathState(stat: StatCache, abs: string, declared: string, prefix?: number) {
+  if (isFolder(declared)) {
+    const state = await folderState(stat, abs);
+    return state && { size: state.size, hash: state.hash, files: state.files, manifest: state.manifest, prefix: undefined };
+  }
+  const state = await stat.state(abs, prefix);
+  return state && { ...state, files: undefined, manifest: undefined };
 }
 
 export function statCacheFile(artifactsDir: string): string {
@@ -69,21 +92,35 @@ export async function checkStage(
 ): Promise<StageCheck> {
   const name = node.stage.name;
   const inputs: Record<string, Sha256> = {};
-  const files = new Map<string, { path: string; hash: Sha256 }>();
+  const files = new Map<string, { path: string; hash: Sha256; folder: boolean }>();
+  const inputSizes: Record<string, number> = {};
+  const appended = new Set<string>();
+  const manifests: Record<string, Manifest> = {};
   const missing: string[] = [];
   for (const input of node.inputs) {
-    const hash = await stat.hash(input.abs);
-    if (hash === undefined) missing.push(input.path);
-    else {
-      inputs[input.path] = hash;
-      files.set(input.abs, { path: input.path, hash });
+    // Only an incremental stage can use the verdict "appended"; for the others a grown file is changed.
+    const previousSize = node.stage.incremental ? entry?.inputSizes?.[input.path] : undefined;
+    const declared = input.kind === 'artifact' ? input.file : input.path;
+    const state = await pathState(stat, input.abs, declared, previousSize);
+    if (state === undefined) {
+      missing.push(input.path);
+      continue;
     }
+    inputs[input.path] = state.hash;
+    files.set(input.abs, { path: input.path, hash: state.hash, folder: isFolder(declared) });
+    inputSizes[input.path] = state.size;
+    if (state.manifest) manifests[input.path] = state.manifest;
+    if (state.prefix !== undefined && state.prefix === entry?.inputs[input.path]) appended.add(input.path);
   }
   const outputs: Record<string, LockedOutput> = {};
   for (const file of node.outputs) {
-    const state = await stat.state(join(project.artifactsDir, name, file));
-    if (state) outputs[artifactPath(name, file)] = state;
+    const state = await pathState(stat, join(project.artifactsDir, name, file), file);
+    if (!state) continue;
+    const path = artifactPath(name, file);
+    outputs[path] = { size: state.size, hash: state.hash, ...(state.files === undefined ? {} : { files: state.files }) };
+    if (state.manifest) manifests[path] = state.manifest;
   }
+  const now: CurrentState = { inputSizes, appended, manifests };
   const code = await project.modules.closure(fileURLToPath(node.stage.module), { cwd: project.root });
   const libraries = await libraryClosure(node.stage.module, node.stage.libraries ?? [], reader);
   // Kept by hash on this machine, so a later `status` can say which package moved.
@@ -97,7 +134,7 @@ export async function checkStage(
     fingerprint = fingerprintOf(data);
     reads = { files, code, libraries };
   }
-  if (!entry) return { stage: name, fingerprint, data, reads, missing, fresh: false, reasons: ['never run'], outputs };
+  if (!entry) return { stage: name, fingerprint, data, reads, missing, fresh: false, reasons: ['never run'], outputs, now };
 
   const reasons: string[] = [];
   if (codeHash(code) !== entry.code) reasons.push('code changed');
@@ -111,7 +148,9 @@ export async function checkStage(
   for (const input of node.inputs) {
     if (missing.includes(input.path)) reasons.push(`input missing (${input.path})`);
     else if (!Object.hasOwn(entry.inputs, input.path)) reasons.push(`input added (${input.path})`);
-    else if (entry.inputs[input.path] !== inputs[input.path]) reasons.push(`input changed (${input.path})`);
+    else if (entry.inputs[input.path] !== inputs[input.path]) {
+      reasons.push(`input ${appended.has(input.path) ? 'appended' : 'changed'} (${input.path})`);
+    }
   }
   for (const path of Object.keys(entry.inputs)) {
     if (!node.inputs.some((i) => i.path === path)) reasons.push(`input removed (${path})`);
@@ -125,7 +164,7 @@ export async function checkStage(
     else if (!locked) reasons.push(`output not recorded (${path})`);
     else if (locked.size !== current.size || locked.hash !== current.hash) reasons.push(`output modified (${path})`);
   }
-  return { stage: name, fingerprint, data, reads, missing, fresh: reasons.length === 0, reasons, outputs };
+  return { stage: name, fingerprint, data, reads, missing, fresh: reasons.length === 0, reasons, outputs, now };
 }
 
 function cacheDir(project: Project): string {

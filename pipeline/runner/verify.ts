@@ -7,6 +7,7 @@
 // discards the result. Code already loaded into the process counts as what ran (loaded.ts), checked
 // before the stage executes and again after.
 import { isAbsolute, relative, sep } from 'node:path';
+import { folderState } from './folder.ts';
 import type { StatCache, Sha256 } from './hash.ts';
 import { libraryClosure, type LibraryClosure } from './libraries.ts';
 import { codeLoadedOtherwise, libraryLoadedOtherwise } from './loaded.ts';
@@ -17,7 +18,7 @@ import type { Stage } from '../contract/stage.ts';
 export interface StageReads {
   /** The files the stage reads (its inputs, data beside its code) by absolute path: how messages and
    *  the lock name each, and the content hash the fingerprint used. */
-  readonly files: ReadonlyMap<string, { readonly path: string; readonly hash: Sha256 }>;
+  readonly files: ReadonlyMap<string, { readonly path: string; readonly hash: Sha256; readonly folder?: boolean }>;
   readonly code: CodeClosure;
   readonly libraries: LibraryClosure;
 }
@@ -45,8 +46,8 @@ function versionChange(was: { version: string; integrity: string }, now: { versi
 
 /** What moved since `reads` was taken, in words (`data/src.csv changed while the stage ran`), or undefined. */
 export async function movedSince(reads: StageReads, stage: Stage, modules: ModuleGraph, stat: StatCache, root: string): Promise<string | undefined> {
-  for (const [abs, { path, hash }] of reads.files) {
-    const now = await stat.hash(abs);
+  for (const [abs, { path, hash, folder }] of reads.files) {
+    const now = folder ? (await folderState(stat, abs))?.hash : await stat.hash(abs);
     if (now === undefined) return `${path} was removed while the stage ran`;
     if (now !== hash) return `${path} changed while the stage ran`;
   }

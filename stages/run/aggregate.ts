@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DataType, TimeUnit, type RecordBatch } from 'apache-arrow';
-import { ArrowFileSink, batchOf, dateDay, float64, isFloat64, isoDate, readArrowBatches, schemaOf } from '../lib/data/arrow.ts';
+import { ArrowFileSink, batchOf, dateDay, dateDayColumn, float64, isFloat64, isoDate, readArrowTable, schemaOf } from '../lib/data/arrow.ts';
+import { listParts, monthOfPart, readPart, type Month } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -29,6 +31,10 @@ export interface AggregateReport {
   filled_days: string[];
   dropped_days: string[];
   minutes_with_trades: number;
+  /** `append`: only the days of the minutes that changed were computed, the others taken over. */
+  mode: 'full' | 'append';
+  /** Rows of daily.arrow taken over from the previous output (0 in a full run). */
+  reused_days: number;
 }
 
 
@@ -81,7 +87,8 @@ class DailyAccumulator {
     for (const key of Object.keys(old) as (keyof typeof old)[]) this.#sums[key].set(old[key]);
   }
 
-  add(batch: RecordBatch): void {
+  /** Adds a record batch of the part of `month`, whose minutes must all lie in that month. */
+  add(batch: RecordBatch, month: Month): void {
     const ts = batch.getChildAt(0);
     if (ts === null || !DataType.isTimestamp(ts.type) || ts.type.unit !== TimeUnit.SECOND) {
       throw new Error(`${this.path}: expected the first column "timestamp" as an Arrow timestamp in seconds, found ${String(ts?.type)}`);
@@ -121,6 +128,12 @@ class DailyAccumulator {
         runRow.push(this.#length - 1);
       }
     }
+    if (n > 0) {
+      const first = (words[0]! >>> 0) + words[1]! * 4294967296;
+      if (first < month.start || last >= month.end) {
+        throw new Error(`${this.path}${month.name}: holds minutes outside its month (${new Date(first * 1000).toISOString()} .. ${new Date(last * 1000).toISOString()})`);
+      }
+    }
     this.#lastTimestamp = last;
     runStart.push(n);
 
@@ -146,10 +159,14 @@ class DailyAccumulator {
     }
   }
 
-  /** Fills calendar gaps (missing dates and dates without trades) by carrying the last day, or drops them. */
-  finish(gaps: 'ffill' | 'drop'): Daily {
+  /**
+   * Fills calendar gaps (missing dates and dates without trades) by carrying the last day, or drops them.
+   * From the first day with minutes; or, continuing earlier output (`resume`), from `resume.from` with
+   * that output's last row to carry.
+   */
+  finish(gaps: 'ffill' | 'drop', resume?: { from: number; carry?: Carry }): Daily {
     const s = this.#sums;
-    const first = this.#length > 0 ? this.#day[0]! : 0;
+    const first = resume ? resume.from : this.#length > 0 ? this.#day[0]! : 0;
     const span = this.#length > 0 ? this.#day[this.#length - 1]! - first + 1 : 0;
     const date = new Int32Array(span);
     const columns = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, new Float64Array(span)])) as Daily['columns'];
@@ -159,7 +176,7 @@ class DailyAccumulator {
     let out = 0;
     let source = 0;
     let minutesWithTrades = 0;
-    let last = -1;
+    let carry = resume?.carry;
     for (let day = first; day < first + span; day++) {
       const present = source < this.#length && this.#day[source] === day;
       const row = present ? source++ : -1;
@@ -167,20 +184,20 @@ class DailyAccumulator {
       if (!traded) {
         gapDays.push(day);
         // A leading gap has nothing to carry: it is dropped whatever `gaps` says.
-        if (gaps === 'drop' || last < 0) {
+        if (gaps === 'drop' || carry === undefined) {
           droppedDays.push(day);
           continue;
         }
         filledDays.push(day);
         // The series the model learns (price) and vwap carry their last value; the bar is flat at the last close.
         date[out] = day;
-        columns.price[out] = columns.price[last]!;
-        columns.vwap[out] = columns.vwap[last]!;
-        for (const name of ['open', 'high', 'low', 'close'] as const) columns[name][out] = columns.close[last]!;
+        columns.price[out] = carry.price;
+        columns.vwap[out] = carry.vwap;
+        for (const name of ['open', 'high', 'low', 'close'] as const) columns[name][out] = carry.close;
         columns.volume_btc[out] = 0;
         columns.volume_usd[out] = 0;
         columns.minutes[out] = 0;
-        last = out++;
+        out++;
         continue;
       }
       const count = s.priceCount[row]!;
@@ -195,11 +212,19 @@ class DailyAccumulator {
       columns.volume_usd[out] = s.volumeUsd[row]!;
       columns.vwap[out] = s.volumeBtc[row]! > 0 ? s.volumeUsd[row]! / s.volumeBtc[row]! : columns.price[out]!;
       columns.minutes[out] = count;
-      last = out++;
+      carry = { price: columns.price[out]!, vwap: columns.vwap[out]!, close: columns.close[out]! };
+      out++;
     }
     const trimmed = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, columns[name].subarray(0, out)])) as Daily['columns'];
     return { length: out, date: date.subarray(0, out), columns: trimmed, gapDays, filledDays, droppedDays, minutesWithTrades };
   }
+}
+
+/** What a day without trades carries over from the last day with a price. */
+interface Carry {
+  readonly price: number;
+  readonly vwap: number;
+  readonly close: number;
 }
 
 /** A float64 column of one batch: values plus validity bits (null when every value is present). */
@@ -247,18 +272,151 @@ function lastValid(bits: Uint8Array | null, from: number, to: number): number {
   return -1;
 }
 
-export async function run(ctx: StageContext<z.output<(typeof aggregate)['params']>>): Promise<void> {
-  const path = ctx.inputs[0]!;
-  const days = new DailyAccumulator(path);
+/** Feeds the parts (in order) into the accumulator. */
+async function accumulate(ctx: Context, dir: string, parts: readonly string[], days: DailyAccumulator): Promise<void> {
   let rows = 0;
-  for await (const batch of readArrowBatches(path)) {
-    ctx.signal.throwIfAborted();
-    days.add(batch);
-    rows += batch.numRows;
-    ctx.progress({ done: rows, label: 'minutes' });
+  for (const part of parts) {
+    const month = monthOfPart(part)!;
+    for await (const batch of readPart(join(dir, part))) {
+      ctx.signal.throwIfAborted();
+      days.add(batch, month);
+      rows += batch.numRows;
+      ctx.progress({ done: rows, label: 'minutes' });
+    }
   }
-  const daily = days.finish(ctx.params.gaps);
-  if (daily.length === 0) throw new Error(`${path}: no minute has a trade; nothing to aggregate`);
+}
+
+/** daily.arrow's rows, by column, as `Daily` holds them. */
+interface Rows {
+  readonly length: number;
+  readonly date: Int32Array;
+  readonly columns: Daily['columns'];
+}
+
+/** The first `count` rows of a previous daily.arrow. */
+function headOf(previous: Rows, count: number): Rows {
+  const columns = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, previous.columns[name].subarray(0, count)])) as Daily['columns'];
+  return { length: count, date: previous.date.subarray(0, count), columns };
+}
+
+function concatRows(a: Rows, b: Rows): Rows {
+  const join2 = <A extends Float64Array | Int32Array>(x: A, y: A, make: (n: number) => A) => {
+    const out = make(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  const columns = Object.fromEntries(
+    DAILY_COLUMNS.map((name) => [name, join2(a.columns[name], b.columns[name], (n) => new Float64Array(n))]),
+  ) as Daily['columns'];
+  return { length: a.length + b.length, date: join2(a.date, b.date, (n) => new Int32Array(n)), columns };
+}
+
+const dayOf = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
+
+type Context = StageContext<z.output<(typeof aggregate)['params']>>;
+
+/**
+ * The refresh: only some parts of minutes.arrow changed (or were added) since the previous run. Each part
+ * holds one month, so every day before the first changed month has exactly the minutes it had: its row is
+ * taken over, and the days from that month on (at least from the day after the previous data's end) are
+ * computed again, carrying the last taken-over row into any gap. Returns why not when that can't be
+ * vouched for; the caller then computes every day.
+ */
+async function appendRun(ctx: Context, dir: string, parts: readonly string[]): Promise<{ daily: Rows; report: AggregateReport } | string> {
+  const previous = ctx.previous!;
+  const change = previous.inputs[0];
+  if (change?.kind !== 'files') return 'the minutes are not the folder of monthly parts';
+  if (change.removed.length > 0) return `a part of the minutes was removed (${change.removed[0]})`;
+  const touched = new Set([...change.changed, ...change.added]);
+  const firstChanged = parts.findIndex((part) => touched.has(part));
+  if (firstChanged < 0) return 'no part of the minutes changed';
+  let before: AggregateReport;
+  let old: Rows;
+  try {
+    before = JSON.parse(await readFile(previous.output('report.json'), 'utf8')) as AggregateReport;
+    const table = await readArrowTable(previous.output('daily.arrow'));
+    const date = dateDayColumn(table, 'date', 'daily.arrow');
+    const columns = Object.fromEntries(DAILY_COLUMNS.map((name) => [name, table.getChild(name)!.toArray() as Float64Array])) as Daily['columns'];
+    old = { length: date.length, date, columns };
+  } catch {
+    return 'the previous outputs are not readable';
+  }
+  if (before.gaps !== ctx.params.gaps || old.length !== before.days) return 'the previous outputs do not match their report';
+  const gapDays = before.gap_days.map(dayOf);
+  // The previous data's first and last day with minutes: its output rows and its gap days span them.
+  const dataFirst = Math.min(dayOf(before.first_date), ...gapDays);
+  const dataLast = Math.max(dayOf(before.last_date), ...gapDays);
+  const from = Math.min(monthOfPart(parts[firstChanged]!)!.start / 86_400, dataLast + 1);
+  if (from <= dataFirst) return 'the changed minutes reach back to the first day';
+
+  const days = new DailyAccumulator(dir);
+  await accumulate(ctx, dir, parts.slice(firstChanged), days);
+  let reused = 0;
+  while (reused < old.length && old.date[reused]! < from) reused++;
+  const last = reused - 1;
+  const carry = last >= 0 ? { price: old.columns.price[last]!, vwap: old.columns.vwap[last]!, close: old.columns.close[last]! } : undefined;
+  const fresh = days.finish(ctx.params.gaps, { from, carry });
+  const daily = concatRows(headOf(old, reused), fresh);
+  const kept = (list: readonly string[]) => list.filter((day) => dayOf(day) < from);
+  let reusedMinutes = 0;
+  for (let i = 0; i < reused; i++) reusedMinutes += old.columns.minutes[i]!;
+  const report = reportOf(ctx.params.gaps, daily, {
+    gapDays: [...kept(before.gap_days), ...fresh.gapDays.map(isoDate)],
+    filledDays: [...kept(before.filled_days), ...fresh.filledDays.map(isoDate)],
+    droppedDays: [...kept(before.dropped_days), ...fresh.droppedDays.map(isoDate)],
+    minutesWithTrades: reusedMinutes + fresh.minutesWithTrades,
+    mode: 'append',
+    reused,
+  });
+  return { daily, report };
+}
+
+function reportOf(
+  gaps: 'ffill' | 'drop',
+  daily: Rows,
+  rest: { gapDays: string[]; filledDays: string[]; droppedDays: string[]; minutesWithTrades: number; mode: 'full' | 'append'; reused: number },
+): AggregateReport {
+  return {
+    gaps,
+    days: daily.length,
+    first_date: daily.length > 0 ? isoDate(daily.date[0]!) : '',
+    last_date: daily.length > 0 ? isoDate(daily.date[daily.length - 1]!) : '',
+    gap_count: rest.gapDays.length,
+    gap_days: rest.gapDays,
+    filled_days: rest.filledDays,
+    dropped_days: rest.droppedDays,
+    minutes_with_trades: rest.minutesWithTrades,
+    mode: rest.mode,
+    reused_days: rest.reused,
+  };
+}
+
+export async function run(ctx: Context): Promise<void> {
+  const dir = ctx.inputs[0]!;
+  const parts = await listParts(dir);
+  let result: { daily: Rows; report: AggregateReport } | undefined;
+  if (ctx.previous) {
+    const appended = await appendRun(ctx, dir, parts);
+    if (typeof appended !== 'string') result = appended;
+    else ctx.info(`full run: ${appended}`);
+  }
+  if (!result) {
+    const days = new DailyAccumulator(dir);
+    await accumulate(ctx, dir, parts, days);
+    const daily = days.finish(ctx.params.gaps);
+    const report = reportOf(ctx.params.gaps, daily, {
+      gapDays: daily.gapDays.map(isoDate),
+      filledDays: daily.filledDays.map(isoDate),
+      droppedDays: daily.droppedDays.map(isoDate),
+      minutesWithTrades: daily.minutesWithTrades,
+      mode: 'full',
+      reused: 0,
+    });
+    result = { daily, report };
+  }
+  const { daily, report } = result;
+  if (daily.length === 0) throw new Error(`${dir}: no minute has a trade; nothing to aggregate`);
 
   const sink = new ArrowFileSink(ctx.output('daily.arrow'), DAILY_SCHEMA);
   try {
@@ -274,17 +432,7 @@ export async function run(ctx: StageContext<z.output<(typeof aggregate)['params'
   }
   await sink.close();
 
-  const report: AggregateReport = {
-    gaps: ctx.params.gaps,
-    days: daily.length,
-    first_date: isoDate(daily.date[0]!),
-    last_date: isoDate(daily.date[daily.length - 1]!),
-    gap_count: daily.gapDays.length,
-    gap_days: daily.gapDays.map(isoDate),
-    filled_days: daily.filledDays.map(isoDate),
-    dropped_days: daily.droppedDays.map(isoDate),
-    minutes_with_trades: daily.minutesWithTrades,
-  };
   await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  ctx.info(`${count(report.days, 'day')} from ${report.first_date} to ${report.last_date}, ${report.gap_count} without trades (${report.gaps})`);
+  const reuse = report.mode === 'append' ? `; computed ${report.days - report.reused_days}, reused ${report.reused_days} (append)` : '';
+  ctx.info(`${count(report.days, 'day')} from ${report.first_date} to ${report.last_date}, ${report.gap_count} without trades (${report.gaps})${reuse}`);
 }

@@ -1,50 +1,46 @@
-import { mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
-import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from '../lib/data/arrow.ts';
 import { findLine, readFirstLine, splitCsvFields } from '../lib/data/csv-header.ts';
 import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
+import { headerOf, LAYOUT_NAMES, LAYOUTS, type Layout } from '../lib/data/kaggle-layouts.ts';
+import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, readPart, type MinuteColumns } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
+import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
 import type { ingest } from '../ingest.ts';
 
-/** The Kaggle bitstampUSD 1-min columns, in file order, and their names in minutes.arrow. */
-export const KAGGLE_COLUMNS = [
-  ['Timestamp', 'timestamp'],
-  ['Open', 'open'],
-  ['High', 'high'],
-  ['Low', 'low'],
-  ['Close', 'close'],
-  ['Volume_(BTC)', 'volume_btc'],
-  ['Volume_(Currency)', 'volume_usd'],
-  ['Weighted_Price', 'weighted_price'],
-] as const;
+/** The folder output: one Arrow file per UTC month (see stages/lib/data/minute-parts.ts). */
+export const MINUTES = 'minutes.arrow/';
 
-const VALUE_COLUMNS = KAGGLE_COLUMNS.length - 1;
-
-/**
- * minutes.arrow: `timestamp` is Arrow Timestamp(SECOND, "UTC") (int64 unix seconds underneath), sorted
- * ascending and unique; the seven value columns are float64, null where the minute had no trade.
- */
-export const MINUTES_SCHEMA = schemaOf([
-  ['timestamp', timestampSecondUtc(), false],
-  ...KAGGLE_COLUMNS.slice(1).map(([, name]) => [name, float64(), true] as const),
-]);
-
-/** Rows per Arrow record batch: large enough for cheap IPC framing, small enough to keep memory flat. */
-const BATCH_ROWS = 64 * 1024;
+const VALUE_COLUMNS = MINUTE_VALUE_COLUMNS.length;
 
 /** Why a row is dropped; the codes are computed in SQL, the names are the report's keys. */
 const DROP_REASONS = ['high_below_low', 'non_positive_price', 'non_finite'] as const;
-/** Not a drop reason: a timestamp that is not an integer, reported as a parse error. */
+/** Not drop reasons but errors: a timestamp outside the plausible range, one that is not an integer. */
+const IMPLAUSIBLE_TIMESTAMP = 8;
 const BAD_TIMESTAMP = 9;
+
+/** The first instant a Bitstamp minute can have: 2009-01-03, the day of Bitcoin's first block. */
+export const EARLIEST_TIMESTAMP = Date.UTC(2009, 0, 3) / 1000;
+
+/** The first instant after tomorrow (UTC): later timestamps are not minutes of a real file. */
+export function latestTimestamp(now = Date.now()): number {
+  return (Math.floor(now / 86_400_000) + 2) * 86_400;
+}
 
 export interface IngestReport {
   source: string;
+  /** The layout the header showed (legacy or current). */
+  layout: Layout;
+  /** `append`: only the rows appended to the source since the previous run were read. */
+  mode: 'full' | 'append';
+  /** Rows of minutes.arrow taken over from the previous output (0 in a full run). */
+  reused_rows: number;
   rows_read: number;
   rows_kept: number;
-  /** Rows kept with no trade (all seven values NaN). */
+  /** Rows kept with no value at all (every value NaN or empty). */
   nan_rows: number;
   /** Rows dropped because an earlier-kept row had the same timestamp. */
   duplicates: number;
@@ -59,47 +55,73 @@ export interface IngestReport {
   days_covered: number;
 }
 
-
 function displayPath(root: string, path: string): string {
   const inside = relative(root, path);
   return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }
 
-async function checkHeader(path: string, shown: string): Promise<void> {
-  const expected = KAGGLE_COLUMNS.map(([name]) => name);
+/** Both accepted headers, for messages. */
+function acceptedHeaders(wanted: Layout | 'auto'): string {
+  const layouts = wanted === 'auto' ? LAYOUT_NAMES : [wanted];
+  return layouts.map((layout) => `${headerOf(layout)} (${layout})`).join(' or ');
+}
+
+/** The layout a header line shows; with `wanted` not 'auto', the header must be that layout's. */
+async function checkHeader(path: string, shown: string, wanted: Layout | 'auto'): Promise<Layout> {
   const header = await readFirstLine(path).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`${shown}: cannot read the file (${error.code ?? error.message})`);
   });
-  if (header === null) throw new Error(`${shown}: the file is empty; expected the header line ${expected.join(',')}`);
-  if (header === '') throw new Error(`${shown}:1: line 1 is blank; expected the header line ${expected.join(',')}`);
+  const expected = `expected the header line ${acceptedHeaders(wanted)}`;
+  if (header === null) throw new Error(`${shown}: the file is empty; ${expected}`);
+  if (header === '') throw new Error(`${shown}:1: line 1 is blank; ${expected}`);
   const found = splitCsvFields(header).map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
-  if (found.join(',') === expected.join(',')) return;
-  const missing = expected.filter((name) => !found.includes(name));
-  const unexpected = found.filter((name) => !(expected as readonly string[]).includes(name));
+  const matches = LAYOUT_NAMES.find((layout) => found.join(',') === headerOf(layout));
+  if (matches !== undefined && (wanted === 'auto' || wanted === matches)) return matches;
+  const against = wanted !== 'auto' ? wanted : closestLayout(found);
+  const names = LAYOUTS[against] as readonly string[];
+  const missing = names.filter((name) => !found.includes(name));
+  const unexpected = found.filter((name) => !names.includes(name));
   const details = [
     missing.length > 0 ? `missing ${missing.map((n) => `"${n}"`).join(', ')}` : '',
     unexpected.length > 0 ? `unexpected ${unexpected.map((n) => `"${n}"`).join(', ')}` : '',
     missing.length === 0 && unexpected.length === 0 ? 'same columns in another order' : '',
   ].filter((part) => part !== '');
-  throw new Error(`${shown}:1: wrong columns (${details.join('; ')}): expected ${expected.join(',')}, found ${found.join(',')}`);
+  const what = wanted === 'auto' ? `closest to the ${against} layout: ${details.join('; ')}` : `ingest.layout is ${against}: ${details.join('; ')}`;
+  const hint = matches !== undefined ? `; that is the ${matches} layout: set ingest.layout to ${matches} or auto` : '';
+  throw new Error(`${shown}:1: wrong columns (${what}): expected ${acceptedHeaders(wanted)}, found ${found.join(',')}${hint}`);
+}
+
+/** The layout whose header differs from `found` by the fewest missing and unexpected names. */
+function closestLayout(found: readonly string[]): Layout {
+  const distance = (layout: Layout) => {
+    const names = LAYOUTS[layout] as readonly string[];
+    return names.filter((n) => !found.includes(n)).length + found.filter((n) => !names.includes(n)).length;
+  };
+  return LAYOUT_NAMES.reduce((best, layout) => (distance(layout) < distance(best) ? layout : best));
 }
 
 /**
- * The read_csv query: the explicit Kaggle schema (no sniffing), NaN and empty fields as NULL (except the
+ * The read_csv query: the layout's explicit schema (no sniffing), NaN and empty fields as NULL (except the
  * timestamp, which must be there), malformed rows collected in a rejects table instead of failing at once,
- * and a drop-reason code per row. `sorted` orders by timestamp with a tie-break on every value so that the
- * row kept among duplicates does not depend on the file's order (a row with a trade sorts first).
+ * the seven minutes.arrow value columns, and a drop-reason code per row. `sorted` orders by timestamp with a
+ * tie-break on every value so that the row kept among duplicates does not depend on the file's order (a row
+ * with a trade sorts first).
  *
  * `nullstr` matches whole fields exactly, but DuckDB's float parser also reads `-nan`, `NAN`, ` NaN`... as a
  * NaN double: those become NULL too (pandas reads `-nan` as missing and cannot parse the others at all), so
  * no NaN ever passes as a trade. Infinite values are dropped (`non_finite`). The timestamp is read as a
- * double because DuckDB's integer parser silently rounds `1600000060.5`: a non-integer one is flagged
- * (code BAD_TIMESTAMP) and the caller turns it into a parse error with its line.
+ * double, so `1325412060.0` (the current file's spelling) is read, and because DuckDB's integer parser
+ * silently rounds `1600000060.5`: a non-integer one is flagged (code BAD_TIMESTAMP), one outside
+ * [EARLIEST_TIMESTAMP, latest) too (IMPLAUSIBLE_TIMESTAMP: milliseconds, say), and the caller turns them
+ * into an error with the line.
+ *
+ * The current layout has no Weighted_Price: a minute has a trade when Volume > 0, and then its
+ * weighted_price is the typical price (High + Low + Close) / 3; volume_usd is Volume times that price.
  */
-function readSql(path: string, name: string, sorted: boolean): string {
-  const columns = KAGGLE_COLUMNS.map(([column]) => `${quotedString(column)}: ${quotedString('DOUBLE')}`);
-  const q = (i: number) => quotedIdentifier(KAGGLE_COLUMNS[i]![0]);
-  const prices = [1, 2, 3, 4, 7].map(q).join(', ');
+function readSql(path: string, name: string, layout: Layout, sorted: boolean, latest: number): string {
+  const header = LAYOUTS[layout];
+  const columns = header.map((column) => `${quotedString(column)}: ${quotedString('DOUBLE')}`);
+  const q = (column: string) => quotedIdentifier(column);
   const options = [
     'header = true',
     // Small read buffers: DuckDB's default (tens of MB per thread) costs RSS and, on 2 cores, speed.
@@ -115,19 +137,25 @@ function readSql(path: string, name: string, sorted: boolean): string {
     `rejects_scan = ${quotedString(`scans_${name}`)}`,
   ];
   const nan = `${quotedString('NaN')}::DOUBLE`;
-  const cleaned = [
-    `${q(0)}`,
-    ...KAGGLE_COLUMNS.slice(1).map((_, i) => `nullif(${q(i + 1)}, ${nan}) AS ${q(i + 1)}`),
-  ];
+  const cleaned = [q('Timestamp'), ...header.slice(1).map((column) => `nullif(${q(column)}, ${nan}) AS ${q(column)}`)];
+  const typical = `((${q('High')} + ${q('Low')} + ${q('Close')}) / 3)`;
+  const values =
+    layout === 'legacy'
+      ? header.slice(1).map(q)
+      : [q('Open'), q('High'), q('Low'), q('Close'), q('Volume'), `${q('Volume')} * ${typical}`, `CASE WHEN ${q('Volume')} > 0 THEN ${typical} END`];
+  const prices = (layout === 'legacy' ? ['Open', 'High', 'Low', 'Close', 'Weighted_Price'] : ['Open', 'High', 'Low', 'Close']).map(q).join(', ');
+  const ts = q('Timestamp');
   // Integers of up to 53 bits are exact in a double (and in the stream's two-int32 reading).
-  const badTimestamp = `(NOT isfinite(${q(0)}) OR ${q(0)} <> trunc(${q(0)}) OR abs(${q(0)}) > 9007199254740991)`;
-  const infinite = KAGGLE_COLUMNS.slice(1).map((_, i) => `isinf(${q(i + 1)})`).join(' OR ');
+  const badTimestamp = `(NOT isfinite(${ts}) OR ${ts} <> trunc(${ts}) OR abs(${ts}) > 9007199254740991)`;
+  const implausible = `(${ts} < ${EARLIEST_TIMESTAMP} OR ${ts} >= ${latest})`;
+  const infinite = header.slice(1).map((column) => `isinf(${q(column)})`).join(' OR ');
   const select = [
-    `(CASE WHEN ${badTimestamp} THEN 0 ELSE ${q(0)} END)::BIGINT AS ${q(0)}`,
-    ...KAGGLE_COLUMNS.slice(1).map((_, i) => q(i + 1)),
-    `(CASE WHEN ${badTimestamp} THEN ${BAD_TIMESTAMP} WHEN ${infinite} THEN 3 WHEN ${q(2)} < ${q(3)} THEN 1 WHEN least(${prices}) <= 0 THEN 2 ELSE 0 END)::TINYINT AS drop_reason`,
+    `(CASE WHEN ${badTimestamp} THEN 0 ELSE ${ts} END)::BIGINT AS ${ts}`,
+    ...values.map((value, i) => `${value} AS ${q(MINUTE_VALUE_COLUMNS[i]!)}`),
+    `(CASE WHEN ${badTimestamp} THEN ${BAD_TIMESTAMP} WHEN ${implausible} THEN ${IMPLAUSIBLE_TIMESTAMP} WHEN ${infinite} THEN 3 ` +
+      `WHEN ${q('High')} < ${q('Low')} THEN 1 WHEN least(${prices}) <= 0 THEN 2 ELSE 0 END)::TINYINT AS drop_reason`,
   ];
-  const order = sorted ? ` ORDER BY ${KAGGLE_COLUMNS.map((_, i) => `${q(i)} NULLS LAST`).join(', ')}` : '';
+  const order = sorted ? ` ORDER BY ${[ts, ...MINUTE_VALUE_COLUMNS.map(q)].map((c) => `${c} NULLS LAST`).join(', ')}` : '';
   return `SELECT ${select.join(', ')} FROM (SELECT ${cleaned.join(', ')} FROM read_csv(${quotedString(path)}, ${options.join(', ')}))${order}`;
 }
 
@@ -137,125 +165,101 @@ interface Restart {
   readonly backwards: boolean;
 }
 
-/** A row flagged BAD_TIMESTAMP: the caller finds its line in the file (DuckDB's result has no line numbers). */
+/** A row flagged BAD_TIMESTAMP or IMPLAUSIBLE_TIMESTAMP: the caller finds its line in the file. */
 class BadTimestamp extends Error {}
 
+/** What a conversion counted; an append run starts from the previous run's last timestamp and day. */
+class Tally {
+  rowsRead = 0;
+  kept = 0;
+  duplicates = 0;
+  readonly dropped = [0, 0, 0, 0];
+  first = 0;
+  days = 0;
+  constructor(
+    /** The largest timestamp kept so far: a kept row must be later. */
+    public last = -Infinity,
+    public lastDay = -1,
+  ) {}
+}
+
 /**
- * Streams the query's chunks into minutes.arrow. Returns a Restart (and writes nothing valid) when `mode`
- * is 'fast' and a timestamp does not increase: the caller then reruns sorted. After a repeated timestamp
- * the fast pass reads on, timestamps only, to tell whether the file also goes backwards.
+ * Streams the query's chunks into the parts `writer` writes. Returns a Restart (and leaves the parts
+ * incomplete) when `mode` is 'fast' and a kept timestamp does not increase: the caller then reruns sorted.
+ * After a repeated timestamp the fast pass reads on, timestamps only, to tell whether the file also goes
+ * backwards. Rows are copied in runs (column by column, typed-array set plus validity bits): a run ends
+ * at a dropped row, a month's end or a full record batch.
  */
 async function convert(
   connection: DuckDBConnection,
   sql: string,
-  output: string,
+  writer: MinutePartsWriter,
+  tally: Tally,
   ctx: { signal: AbortSignal; progress: (p: { done: number; label?: string }) => void },
-  shown: string,
   mode: 'fast' | 'sorted',
-): Promise<IngestReport | Restart> {
+): Promise<Restart | undefined> {
   const result = await connection.stream(sql);
-  const sink = new ArrowFileSink(output, MINUTES_SCHEMA);
-  const batch = new MinuteBatch();
-  let rowsRead = 0;
-  let kept = 0;
-  let nanRows = 0;
-  let duplicates = 0;
-  const dropped = [0, 0, 0, 0];
-  let previous = -Infinity;
-  let first = 0;
-  let days = 0;
-  let lastDay = -1;
-  let completed = false;
-  try {
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
-      // Timestamps as two int32 halves: no BigInt per row (all unix seconds here fit in 53 bits).
-      const int64 = chunkInt64(chunk, 0);
-      const ts = new Int32Array(int64.buffer, int64.byteOffset, 2 * n);
-      const values: Float64Array[] = [];
-      const validity: (Uint8Array | null)[] = [];
-      for (let c = 1; c <= VALUE_COLUMNS; c++) {
-        values.push(chunkFloat64(chunk, c));
-        validity.push(chunkValidity(chunk, c));
-      }
-      const reason = chunkInt8(chunk, VALUE_COLUMNS + 1);
-      rowsRead += n;
+  let reported = 0;
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    // Timestamps as two int32 halves: no BigInt per row (all unix seconds here fit in 53 bits).
+    const int64 = chunkInt64(chunk, 0);
+    const ts = new Int32Array(int64.buffer, int64.byteOffset, 2 * n);
+    const rows: MinuteColumns = {
+      timestamps: ts,
+      values: Array.from({ length: VALUE_COLUMNS }, (_, c) => chunkFloat64(chunk, c + 1)),
+      validity: Array.from({ length: VALUE_COLUMNS }, (_, c) => chunkValidity(chunk, c + 1)),
+    };
+    const reason = chunkInt8(chunk, VALUE_COLUMNS + 1);
+    tally.rowsRead += n;
 
-      // Common case first: nothing to drop, timestamps increasing, batch position byte-aligned. Then the
-      // chunk is copied column by column (typed-array set + validity bytes) instead of row by row.
-      if (batch.length % 8 === 0 && batch.length + n <= BATCH_ROWS) {
-        const scan = scanChunk(ts, reason, n, previous, lastDay);
-        if (scan !== null) {
-          if (kept === 0) first = (ts[0]! >>> 0) + ts[1]! * 4294967296;
-          nanRows += batch.copy(ts, values, validity, n);
-          kept += n;
-          previous = scan.last;
-          days += scan.newDays;
-          lastDay = scan.lastDay;
-          if (batch.length === BATCH_ROWS) {
-            sink.write(batch.take());
-            ctx.progress({ done: rowsRead, label: 'rows' });
-          }
-          continue;
+    let i = 0;
+    while (i < n) {
+      const code = reason[i]!;
+      if (code !== 0) {
+        if (code >= IMPLAUSIBLE_TIMESTAMP) throw new BadTimestamp();
+        tally.dropped[code]!++;
+        i++;
+        continue;
+      }
+      const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
+      if (t <= tally.last) {
+        if (mode === 'fast') return { backwards: t < tally.last || (await goesBackwards(result, ctx.signal, ts, reason, i + 1, n, tally.last)) };
+        tally.duplicates++;
+        i++;
+        continue;
+      }
+      if (tally.kept === 0) tally.first = t;
+      const monthEnd = await writer.enter(t);
+      const start = i;
+      const end = Math.min(n, i + writer.room());
+      let last = tally.last;
+      let dayEnd = (tally.lastDay + 1) * 86_400;
+      for (; i < end; i++) {
+        if (reason[i] !== 0) break;
+        const u = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
+        if (u <= last || u >= monthEnd) break;
+        last = u;
+        if (u >= dayEnd) {
+          tally.days++;
+          tally.lastDay = Math.floor(u / 86_400);
+          dayEnd = (tally.lastDay + 1) * 86_400;
         }
       }
-
-      for (let i = 0; i < n; i++) {
-        const code = reason[i]!;
-        if (code !== 0) {
-          if (code === BAD_TIMESTAMP) throw new BadTimestamp();
-          dropped[code]!++;
-          continue;
-        }
-        const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
-        if (t <= previous) {
-          if (mode === 'fast') return { backwards: t < previous || (await goesBackwards(result, ctx.signal, ts, reason, i + 1, n, previous)) };
-          duplicates++;
-          continue;
-        }
-        if (kept === 0) first = t;
-        previous = t;
-        kept++;
-        const day = Math.floor(t / 86_400);
-        if (day !== lastDay) {
-          days++;
-          lastDay = day;
-        }
-        if (batch.push(ts[2 * i]!, ts[2 * i + 1]!, values, validity, i)) nanRows++;
-        if (batch.length === BATCH_ROWS) {
-          sink.write(batch.take());
-          ctx.progress({ done: rowsRead, label: 'rows' });
-        }
-      }
+      tally.last = last;
+      tally.kept += i - start;
+      writer.copy(rows, start, i);
     }
-    if (batch.length > 0) sink.write(batch.take());
-    ctx.progress({ done: rowsRead, label: 'rows' });
-    await sink.close();
-    completed = true;
-  } finally {
-    if (!completed) await sink.abort();
+    if (tally.rowsRead - reported >= 1 << 16) {
+      reported = tally.rowsRead;
+      ctx.progress({ done: tally.rowsRead, label: 'rows' });
+    }
   }
-
-  await throwOnRejects(connection, mode === 'fast' ? 'fast' : 'sorted', shown);
-  if (rowsRead === 0) throw new Error(`${shown}: has a header but no data rows`);
-  if (kept === 0) throw new Error(`${shown}: all ${rowsRead} rows were dropped (${describeDropped(dropped)})`);
-  return {
-    source: shown,
-    rows_read: rowsRead,
-    rows_kept: kept,
-    nan_rows: nanRows,
-    duplicates,
-    dropped: { high_below_low: dropped[1]!, non_positive_price: dropped[2]!, non_finite: dropped[3]! },
-    out_of_order: false,
-    first_timestamp: new Date(first * 1000).toISOString(),
-    last_timestamp: new Date(previous * 1000).toISOString(),
-    first_unix: first,
-    last_unix: previous,
-    days_covered: days,
-  };
+  ctx.progress({ done: tally.rowsRead, label: 'rows' });
+  return undefined;
 }
 
 /**
@@ -273,7 +277,7 @@ async function goesBackwards(
 ): Promise<boolean> {
   for (;;) {
     for (let i = from; i < n; i++) {
-      if (reason[i] === BAD_TIMESTAMP) throw new BadTimestamp();
+      if (reason[i]! >= IMPLAUSIBLE_TIMESTAMP) throw new BadTimestamp();
       if (reason[i] !== 0) continue;
       const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
       if (t < largest) return true;
@@ -290,32 +294,12 @@ async function goesBackwards(
   }
 }
 
-/**
- * Whether a chunk can be copied whole: no row to drop and timestamps strictly increasing from `previous`.
- * Returns its last timestamp, its last UTC day and how many days it starts, or null.
- */
-function scanChunk(ts: Int32Array, reason: Int8Array, n: number, previous: number, lastDay: number): { last: number; lastDay: number; newDays: number } | null {
-  let last = previous;
-  let newDays = 0;
-  let dayEnd = (lastDay + 1) * 86_400;
-  for (let i = 0; i < n; i++) {
-    const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
-    if (reason[i] !== 0 || t <= last) return null;
-    last = t;
-    if (t >= dayEnd) {
-      newDays++;
-      dayEnd = (Math.floor(t / 86_400) + 1) * 86_400;
-    }
-  }
-  return { last, lastDay: dayEnd / 86_400 - 1, newDays };
-}
-
 function describeDropped(dropped: readonly number[]): string {
   return DROP_REASONS.map((name, i) => `${name}: ${dropped[i + 1]}`).join(', ');
 }
 
 /** The first malformed line, as `file:line: what`, plus how many lines were malformed in all. */
-async function throwOnRejects(connection: DuckDBConnection, name: string, shown: string): Promise<void> {
+async function throwOnRejects(connection: DuckDBConnection, name: string, shown: string, layout: Layout): Promise<void> {
   const table = quotedIdentifier(`rejects_${name}`);
   const reader = await connection.runAndReadAll(
     `SELECT line::DOUBLE AS line, column_idx::DOUBLE AS column_idx, column_name, error_type::VARCHAR AS error_type, csv_line, error_message,
@@ -337,7 +321,7 @@ async function throwOnRejects(connection: DuckDBConnection, name: string, shown:
     }
     case 'MISSING COLUMNS':
     case 'TOO MANY COLUMNS':
-      what = `expected ${KAGGLE_COLUMNS.length} fields, found ${splitCsvFields(csvLine).length}`;
+      what = `expected ${LAYOUTS[layout].length} fields, found ${splitCsvFields(csvLine).length}`;
       break;
     default:
       what = String(row.error_message);
@@ -346,127 +330,199 @@ async function throwOnRejects(connection: DuckDBConnection, name: string, shown:
   throw new Error(`${shown}:${line}: ${what}${more}`);
 }
 
-/** Kept rows gathered into the columns of one record batch; fresh arrays per batch (the writer keeps them). */
-class MinuteBatch {
-  length = 0;
-  #timestamps = new Int32Array(2 * BATCH_ROWS);
-  #values = fresh(() => new Float64Array(BATCH_ROWS));
-  #validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
-  #nulls = new Array<number>(VALUE_COLUMNS).fill(0);
+const isoUtc = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+const isoDay = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 
-  /** Appends row `i` of a DuckDB chunk; returns true when all its values are null (a minute without trade). */
-  push(low: number, high: number, values: readonly Float64Array[], validity: readonly (Uint8Array | null)[], i: number): boolean {
-    const at = this.length++;
-    this.#timestamps[2 * at] = low;
-    this.#timestamps[2 * at + 1] = high;
-    let nulls = 0;
-    for (let c = 0; c < VALUE_COLUMNS; c++) {
-      const valid = validity[c];
-      if (valid === null || ((valid![i >> 3]! >> (i & 7)) & 1) === 1) {
-        this.#values[c]![at] = values[c]![i]!;
-        this.#validity[c]![at >> 3]! |= 1 << (at & 7);
-      } else {
-        this.#nulls[c]!++;
-        nulls++;
-      }
-    }
-    return nulls === VALUE_COLUMNS;
-  }
-
-  /**
-   * Appends the first `n` rows of a chunk whole (the caller checked them); `this.length` must be a multiple
-   * of 8 so validity bytes line up. Returns how many rows have no value at all (minutes without trade).
-   */
-  copy(ts: Int32Array, values: readonly Float64Array[], validity: readonly (Uint8Array | null)[], n: number): number {
-    const at = this.length;
-    this.#timestamps.set(ts.subarray(0, 2 * n), 2 * at);
-    const bytes = Math.ceil(n / 8);
-    const tail = n % 8 === 0 ? 0xff : (1 << (n % 8)) - 1;
-    const any = new Uint8Array(bytes);
-    let allColumnsValid = false;
-    for (let c = 0; c < VALUE_COLUMNS; c++) {
-      const target = this.#values[c]!;
-      target.set(values[c]!.subarray(0, n), at);
-      const bits = this.#validity[c]!;
-      const valid = validity[c];
-      if (valid === null || valid === undefined) {
-        bits.fill(0xff, at >> 3, (at >> 3) + bytes);
-        bits[(at >> 3) + bytes - 1] = tail;
-        allColumnsValid = true;
-        continue;
-      }
-      let nulls = 0;
-      for (let b = 0; b < bytes; b++) {
-        const byte = valid[b]! & (b === bytes - 1 ? tail : 0xff);
-        bits[(at >> 3) + b] = byte;
-        any[b]! |= byte;
-        if (byte !== 0xff) {
-          // What DuckDB leaves in a null slot is unspecified: zero it so the file's bytes are reproducible.
-          for (let k = 0; k < 8 && 8 * b + k < n; k++) {
-            if (((byte >> k) & 1) === 0) {
-              target[at + 8 * b + k] = 0;
-              nulls++;
-            }
-          }
-        }
-      }
-      this.#nulls[c]! += nulls;
-    }
-    this.length += n;
-    if (allColumnsValid) return 0;
-    let empty = 0;
-    for (let b = 0; b < bytes; b++) {
-      const byte = any[b]!;
-      if (byte === 0xff) continue;
-      for (let k = 0; k < 8 && 8 * b + k < n; k++) if (((byte >> k) & 1) === 0) empty++;
-    }
-    return empty;
-  }
-
-  take() {
-    const length = this.length;
-    const columns = [
-      { type: MINUTES_SCHEMA.fields[0]!.type, values: new BigInt64Array(this.#timestamps.buffer, 0, length) },
-      ...this.#values.map((values, c) => ({
-        type: MINUTES_SCHEMA.fields[c + 1]!.type,
-        values: values.subarray(0, length),
-        validity: this.#validity[c]!.subarray(0, Math.ceil(length / 8)),
-        nullCount: this.#nulls[c]!,
-      })),
-    ];
-    const batch = batchOf(MINUTES_SCHEMA, length, columns);
-    this.length = 0;
-    this.#timestamps = new Int32Array(2 * BATCH_ROWS);
-    this.#values = fresh(() => new Float64Array(BATCH_ROWS));
-    this.#validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
-    this.#nulls = new Array<number>(VALUE_COLUMNS).fill(0);
-    return batch;
-  }
-}
-
-function fresh<T>(make: () => T): T[] {
-  return Array.from({ length: VALUE_COLUMNS }, make);
-}
-
-/** A timestamp that is not an integer of unix seconds, as the read query's BAD_TIMESTAMP flags it. */
-function badTimestamp(text: string): boolean {
+/** Why a timestamp's text is not a minute of a real file, or undefined when it is one. */
+function timestampProblem(text: string, latest: number): string | undefined {
   const value = text.trim() === '' ? NaN : Number(text);
-  return !Number.isInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) return `cannot parse "${text}" as an integer (unix seconds)`;
+  if (value >= EARLIEST_TIMESTAMP && value < latest) return undefined;
+  const range = `unix seconds from ${isoDay(EARLIEST_TIMESTAMP)} to ${isoDay(latest - 1)} (UTC)`;
+  const scale = (
+    [
+      [1e3, 'milliseconds'],
+      [1e6, 'microseconds'],
+      [1e9, 'nanoseconds'],
+    ] as const
+  ).find(([factor]) => value / factor >= EARLIEST_TIMESTAMP && value / factor < latest);
+  const hint = scale ? `; it looks like ${scale[1]} (${isoUtc(Math.floor(value / scale[0]))}): divide by ${scale[0]}` : '';
+  return `${text.trim()} is not a plausible time: expected ${range}${hint}`;
 }
 
-async function badTimestampError(path: string, shown: string): Promise<Error> {
-  const found = await findLine(path, (fields) => badTimestamp(fields[0] ?? ''));
-  if (found === null) return new Error(`${shown}: column "Timestamp": a value is not an integer (unix seconds)`);
-  return new Error(`${shown}:${found.line}: column "Timestamp": cannot parse "${found.fields[0]}" as an integer (unix seconds)`);
+async function badTimestampError(path: string, shown: string, latest: number): Promise<Error> {
+  const found = await findLine(path, (fields) => timestampProblem(fields[0] ?? '', latest) !== undefined);
+  if (found === null) return new Error(`${shown}: column "Timestamp": a value is not a plausible time in unix seconds`);
+  return new Error(`${shown}:${found.line}: column "Timestamp": ${timestampProblem(found.fields[0]!, latest)}`);
 }
 
-export async function run(ctx: StageContext<z.output<(typeof ingest)['params']>>): Promise<void> {
+interface Reading {
+  readonly connection: DuckDBConnection;
+  /** A pattern-free link to the source (DuckDB reads a path with `*`, `?` or `[` as a glob). */
+  readonly source: string;
+  readonly spill: string;
+  readonly shown: string;
+  readonly layout: Layout;
+  readonly latest: number;
+  readonly output: string;
+}
+
+/** Reads the whole source into fresh parts: the fast in-order pass, or a sorted one when that fails. */
+type Context = StageContext<z.output<(typeof ingest)['params']>>;
+
+async function fullRun(r: Reading, ctx: Context): Promise<IngestReport> {
+  const attempt = async (mode: 'fast' | 'sorted') => {
+    await rm(r.output, { recursive: true, force: true });
+    await mkdir(r.output, { recursive: true });
+    const writer = new MinutePartsWriter(r.output);
+    const tally = new Tally();
+    let restart: Restart | undefined;
+    try {
+      restart = await convert(r.connection, readSql(r.source, mode, r.layout, mode === 'sorted', r.latest), writer, tally, ctx, mode);
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    if (restart) await writer.abort();
+    else await writer.close();
+    return { restart, tally, nanRows: writer.emptyRows };
+  };
+  // Fast path: a well-formed file is already strictly increasing, and is streamed in file order.
+  // Anything else (a step back or a repeated timestamp) restarts the scan sorted by DuckDB.
+  let mode: 'fast' | 'sorted' = 'fast';
+  let pass = await attempt(mode);
+  const outOfOrder = pass.restart?.backwards ?? false;
+  if (pass.restart) {
+    ctx.info(`${r.shown}: timestamps not strictly increasing; sorting`);
+    mode = 'sorted';
+    pass = await attempt(mode);
+  }
+  const { tally } = pass;
+  await throwOnRejects(r.connection, mode, r.shown, r.layout);
+  if (tally.rowsRead === 0) throw new Error(`${r.shown}: has a header but no data rows`);
+  if (tally.kept === 0) throw new Error(`${r.shown}: all ${tally.rowsRead} rows were dropped (${describeDropped(tally.dropped)})`);
+  return {
+    source: r.shown,
+    layout: r.layout,
+    mode: 'full',
+    reused_rows: 0,
+    rows_read: tally.rowsRead,
+    rows_kept: tally.kept,
+    nan_rows: pass.nanRows,
+    duplicates: tally.duplicates,
+    dropped: { high_below_low: tally.dropped[1]!, non_positive_price: tally.dropped[2]!, non_finite: tally.dropped[3]! },
+    out_of_order: outOfOrder,
+    first_timestamp: new Date(tally.first * 1000).toISOString(),
+    last_timestamp: new Date(tally.last * 1000).toISOString(),
+    first_unix: tally.first,
+    last_unix: tally.last,
+    days_covered: tally.days,
+  };
+}
+
+/** The source's first line with its line ending, as bytes (the header a tail file needs). */
+async function headerBytes(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    const end = buffer.subarray(0, bytesRead).indexOf(0x0a);
+    return buffer.subarray(0, end < 0 ? bytesRead : end + 1);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Bytes [from, to) of a file. */
+async function readRange(path: string, from: number, to: number): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(to - from);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, from);
+    if (bytesRead !== buffer.length) throw new Error(`${path}: shorter than ${to} bytes`);
+    return buffer;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The refresh: the source is the previous one with rows appended (the runner checked its first
+ * `previousSize` bytes against the lock). Only those rows are read; the parts of earlier months are kept
+ * as they are and the previous last month is rebuilt with the new rows. Returns why not when the new rows
+ * would not give exactly what a run from scratch gives (they don't start on a new line, don't all come
+ * after the previous last minute, or don't parse): the caller then runs from scratch, which also reports
+ * any error with its line.
+ */
+async function appendRun(r: Reading, ctx: Context, path: string, previousSize: number, size: number): Promise<IngestReport | string> {
+  const previous = ctx.previous!;
+  if (path.endsWith('.gz')) return 'a gzipped source is read whole';
+  let before: IngestReport;
+  try {
+    before = JSON.parse(await readFile(previous.output('report.json'), 'utf8')) as IngestReport;
+  } catch {
+    return 'the previous report.json is not readable';
+  }
+  if (before.layout !== r.layout || typeof before.last_unix !== 'number' || typeof before.rows_kept !== 'number') return 'the previous report.json is not this layout';
+  if ((await readRange(path, previousSize - 1, previousSize))[0] !== 0x0a) return 'the previous source did not end with a complete line';
+
+  const tail = join(r.spill, 'appended.csv');
+  await writeFile(tail, Buffer.concat([await headerBytes(path), await readRange(path, previousSize, size)]));
+  const lastPart = monthOf(before.last_unix).name;
+  let seededEmpty = 0;
+  const writer = new MinutePartsWriter(r.output, async (month, w) => {
+    if (month.name !== lastPart) return;
+    // The new rows continue the previous last month: its rows first, then theirs.
+    for await (const batch of readPart(previous.output(`${MINUTES}${month.name}`))) w.copyAll(columnsOf(batch), batch.numRows);
+    seededEmpty = w.emptyRows;
+  });
+  const tally = new Tally(before.last_unix, Math.floor(before.last_unix / 86_400));
+  let why: string | undefined;
+  try {
+    const restart = await convert(r.connection, readSql(tail, 'tail', r.layout, false, r.latest), writer, tally, ctx, 'fast');
+    if (restart) why = `the appended rows are not all after the previous last minute ${isoUtc(before.last_unix)}`;
+    else await throwOnRejects(r.connection, 'tail', r.shown, r.layout);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    why = error instanceof BadTimestamp ? 'an appended timestamp is not a plausible time' : `the appended rows do not parse (${(error as Error).message})`;
+  }
+  if (why !== undefined) {
+    await writer.abort();
+    return why;
+  }
+  await writer.close();
+  // Every earlier month stays as it was: linked, not copied, and not hashed again.
+  for (const name of await listParts(previous.output(MINUTES))) {
+    if (!writer.parts.includes(name)) await previous.keep(`${MINUTES}${name}`);
+  }
+  return {
+    ...before,
+    source: r.shown,
+    mode: 'append',
+    reused_rows: before.rows_kept,
+    rows_read: before.rows_read + tally.rowsRead,
+    rows_kept: before.rows_kept + tally.kept,
+    nan_rows: before.nan_rows + writer.emptyRows - seededEmpty,
+    dropped: {
+      high_below_low: before.dropped.high_below_low + tally.dropped[1]!,
+      non_positive_price: before.dropped.non_positive_price + tally.dropped[2]!,
+      non_finite: before.dropped.non_finite + tally.dropped[3]!,
+    },
+    last_timestamp: new Date(tally.last * 1000).toISOString(),
+    last_unix: tally.last,
+    days_covered: before.days_covered + tally.days,
+  };
+}
+
+export async function run(ctx: Context): Promise<void> {
   const path = ctx.inputs[0]!;
   const shown = displayPath(ctx.root, path);
-  await checkHeader(path, shown);
+  const layout = await checkHeader(path, shown, ctx.params.layout);
+  const latest = latestTimestamp();
 
   const spill = await mkdtemp(join(tmpdir(), 'pipeline-ingest-'));
-  const output = ctx.output('minutes.arrow');
+  const output = ctx.output(MINUTES);
+  await mkdir(output, { recursive: true });
   // DuckDB reads a path with `*`, `?` or `[` as a glob (and could merge other files): it is given a
   // pattern-free link to the real file instead; messages name the file as the user did.
   const source = join(spill, path.endsWith('.gz') ? 'source.csv.gz' : 'source.csv');
@@ -476,23 +532,24 @@ export async function run(ctx: StageContext<z.output<(typeof ingest)['params']>>
       await connection.run(`SET temp_directory = ${quotedString(spill)}`);
       // Lets the scan run ahead of the consumer on all threads; the default (~1 MB) serializes it.
       await connection.run(`SET streaming_buffer_size = ${quotedString('32MB')}`);
-      // Fast path: a well-formed file is already strictly increasing, and is streamed in file order.
-      // Anything else (a step back or a repeated timestamp) restarts the scan sorted by DuckDB.
-      const inOrder = await convert(connection, readSql(source, 'fast', false), output, ctx, shown, 'fast');
-      if ('rows_read' in inOrder) return inOrder;
-      ctx.info(`${shown}: timestamps not strictly increasing; sorting`);
-      const sorted = await convert(connection, readSql(source, 'sorted', true), output, ctx, shown, 'sorted');
-      return { ...(sorted as IngestReport), out_of_order: inOrder.backwards };
+      const reading: Reading = { connection, source, spill, shown, layout, latest, output };
+      const change = ctx.previous?.inputs[0];
+      if (change?.kind === 'appended') {
+        const appended = await appendRun(reading, ctx, path, change.previousSize, change.size);
+        if (typeof appended !== 'string') return appended;
+        ctx.info(`full run: ${appended}`);
+      }
+      return fullRun(reading, ctx);
     }).catch(async (error: unknown) => {
-      if (error instanceof BadTimestamp) throw await badTimestampError(path, shown);
+      if (error instanceof BadTimestamp) throw await badTimestampError(path, shown, latest);
       if (error instanceof Error && error.message.includes(source)) error.message = error.message.split(source).join(shown);
       throw error;
     });
-    report.source = shown;
     await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    ctx.info(`${report.rows_kept} minutes kept of ${report.rows_read}, ${report.days_covered} days`);
+    if (report.mode === 'append') ctx.info(`appended ${count(report.rows_kept - report.reused_rows, 'minute')} to ${report.reused_rows} (append)`);
+    else ctx.info(`${count(report.rows_kept, 'minute')} kept of ${report.rows_read}, ${count(report.days_covered, 'day')} (${report.layout} layout)`);
   } catch (error) {
-    await rm(output, { force: true });
+    await rm(output, { recursive: true, force: true });
     throw error;
   } finally {
     await rm(spill, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { RunCache } from '../../runner/cache.ts';
 import { ConfigError } from '../../runner/config.ts';
+import { isFolder } from '../../runner/folder.ts';
 import { StatCache } from '../../runner/hash.ts';
 import { LOCK_FILE, readLock } from '../../runner/lock.ts';
 import { humanSize } from '../../inspect/artifacts.ts';
@@ -68,10 +69,14 @@ export const gcCommand = defineCommand<GcArgs>({
       if (typeof committed !== 'string') locks.push(committed);
       const entries = locks.flatMap((lock) => Object.values(lock?.stages ?? {}));
       const keep = new Set<string>(entries.map((e) => e.fingerprint));
-      const keepObjects = new Set<string>(entries.flatMap((e) => Object.values(e.outputs).map((o) => o.hash)));
+      const cache = new RunCache(project.artifactsDir);
+      const keepObjects = new Set<string>();
+      for (const entry of entries) for (const hash of await cache.objectsOfOutputs(entry.outputs)) keepObjects.add(hash);
+      // The manifest of each folder a stage last read: its next run names the changed files with it.
+      for (const entry of entries) for (const [path, hash] of Object.entries(entry.inputs)) if (isFolder(path)) keepObjects.add(hash);
       const keepClosures = new Set(entries.flatMap((e) => (e.libraryClosure ? [e.libraryClosure] : [])));
       if (!args.dry) await removeStaleStaging(project.artifactsDir);
-      const freed = await new RunCache(project.artifactsDir).gc(keep, keepObjects, { all: args.all, keepRecent, keepClosures, dry: args.dry });
+      const freed = await cache.gc(keep, keepObjects, { all: args.all, keepRecent, keepClosures, dry: args.dry });
       if (!args.dry) {
         const stat = await StatCache.open(statCacheFile(project.artifactsDir));
         stat.prune();
