@@ -1,0 +1,20 @@
+// The part of the WebAssembly JavaScript API the trainer uses. Node has it all at run time, but
+// TypeScript declares it only in its DOM and web-worker libs, which this project does not load.
+declare namespace WebAssembly {
+  interface MemoryDescriptor {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }
+  class Memory {
+    constructor(descriptor: MemoryDescriptor);
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  }
+  class Module {
+    constructor(bytes: BufferSource);
+  }
+  class Instance {
+    constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+}
