@@ -1,6 +1,7 @@
 import { defineStage } from '../pipeline/contract/stage.ts';
-import { MAX_SEED, flag, fraction, nonNegativeInt, oneOf, paramsOf, positiveInt, positiveNumber, seedInt } from '../pipeline/contract/params.ts';
+import { MAX_SEED, countOrAuto, flag, fraction, oneOf, paramsOf, positiveInt, positiveNumber, seedInt } from '../pipeline/contract/params.ts';
 import { SPREAD_STEP } from './lib/model/spread-seeds.ts';
+import { MAX_AUTO_SPREAD } from './lib/model/cost.ts';
 
 export const train = defineStage({
   name: 'train',
@@ -16,9 +17,12 @@ export const train = defineStage({
     learning_rate: positiveNumber(0.001, 'Adam learning rate'),
     shuffle: flag(true, 'shuffle the training pairs every epoch'),
     seed: seedInt(42, 'seed of weight initialisation and shuffling'),
-    spread_seeds: nonNegativeInt(20, 'also train the same config from this many other seeds (seed + 1000·k), so evaluate can show how much the result depends on the seed; 0 = off'),
+    spread_seeds: countOrAuto(
+      'auto',
+      `also train the same config from this many other seeds (seed + 1000·k), so evaluate can show how much the result depends on the seed; 0 = off; auto = ${MAX_AUTO_SPREAD}, or fewer when they would cost more than ~2 minutes of training (stages/lib/model/cost.ts)`,
+    ),
   }).superRefine((p, ctx) => {
-    const last = p.seed + SPREAD_STEP * p.spread_seeds;
+    const last = p.seed + SPREAD_STEP * (p.spread_seeds === 'auto' ? MAX_AUTO_SPREAD : p.spread_seeds);
     if (last > MAX_SEED) {
       ctx.addIssue({
         code: 'custom',

@@ -21,7 +21,7 @@ const recorded: Record<string, Record<string, unknown>> = {
   aggregate: { gaps: 'ffill' },
   scale: { target: 'price', 'split.test_days': 30 },
   split: { test_days: 30, lookback: 1 },
-  train: { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 },
+  train: { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 'auto' },
   evaluate: {},
   forecast: { 'scale.target': 'price', 'split.lookback': 1, ...trainUses(true) },
   backtest: { folds: 12, horizon: 30, 'scale.target': 'price', 'split.lookback': 1, ...trainUses(false) },

@@ -13,6 +13,15 @@ export function nonNegativeInt(defaultValue: number, description: string) {
   return z.int({ error }).nonnegative({ error }).default(defaultValue).describe(description);
 }
 
+/** A count, or "auto" for a value the stage works out (e.g. from the cost of the work). */
+export function countOrAuto(defaultValue: number | 'auto', description: string) {
+  const error = 'must be "auto" or a non-negative integer';
+  return z
+    .union([z.literal('auto'), z.int().nonnegative()], { error })
+    .default(defaultValue)
+    .describe(description);
+}
+
 /** A random seed: the generators behind initialisers, batch order and dropout take 32 bits. */
 export function seedInt(defaultValue: number, description: string) {
   const error = `must be an integer from 0 to ${MAX_SEED}`;

@@ -1,10 +1,12 @@
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, readWeights, summaryText, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { saveModel } from '../lib/model/model-files.ts';
 import { modelDiagram } from '../lib/charts/diagram.ts';
 import { readPairs } from '../lib/data/pairs.ts';
-import { trainFused } from '../lib/model/trainer.ts';
+import { trainFused, type Probe } from '../lib/model/trainer.ts';
+import { autoSpreadSeeds, estimateLine, otherTrainings, stepThreads, SPREAD_BUDGET_FLOPS, trainingFlops } from '../lib/model/cost.ts';
 import { spreadJson } from '../lib/model/seed-spread.ts';
 import { spreadSeeds } from '../lib/model/spread-seeds.ts';
 import { spreadThreads, trainSpread } from '../lib/model/spread-pool.ts';
@@ -35,10 +37,37 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
   try {
     // tfjs' seeded initialisers give the starting weights; the fused loop trains a copy of them.
     const theta = readWeights(model, spec);
-    const others = spreadSeeds(p.seed, p.spread_seeds);
-    // Progress counts epochs of every model: the model's, then each spread seed's.
+    // How many spread seeds: the number asked for, or with auto as many (up to 20) as the budget allows.
+    const modelFlops = trainingFlops(spec, pairs.rows, p.epochs);
+    const spreadCount = p.spread_seeds === 'auto' ? autoSpreadSeeds(modelFlops) : p.spread_seeds;
+    const spreadRule =
+      p.spread_seeds === 'auto'
+        ? `auto: ${spreadCount} seeds of ${(modelFlops / 1e9).toPrecision(3)} GFLOP each within the ${SPREAD_BUDGET_FLOPS / 1e12} TFLOP spread budget (at most 20)`
+        : `${spreadCount} as set`;
+    const others = spreadSeeds(p.seed, spreadCount);
+    const cores = availableParallelism();
+    const spreadPlan = spreadThreads(others.length, pairs.rows, p.epochs, modelFlops);
+    // Progress counts epochs of every model: the model's, then each spread seed's. It starts once the
+    // first steps have been timed and the estimate (if any) said, so that line comes before the bar.
     const total = p.epochs * (1 + others.length);
-    ctx.progress({ done: 0, total, label: 'epoch' });
+    let estimated = false;
+    const held: { done: number; label: string }[] = [{ done: 0, label: 'epoch' }];
+    const progress = (done: number, label: string) => {
+      if (estimated) ctx.progress({ done, total, label });
+      else held.push({ done, label });
+    };
+    const onProbe = (probe: Probe) => {
+      const oneThreadStep = probe.secondsPerStep * Math.max(1, probe.threads);
+      const modelSeconds = probe.complete ? probe.secondsPerStep * probe.steps : oneThreadStep * probe.steps / Math.max(1, probe.threads);
+      const later = otherTrainings(ctx.pipeline, spreadCount);
+      const parallel = Math.max(1, Math.min(cores, spreadPlan > 1 ? spreadPlan : cores));
+      const seconds = modelSeconds + ((others.length + later.models) * oneThreadStep * probe.steps) / parallel;
+      const line = estimateLine({ seconds, models: 1 + others.length, weights: theta.length, spreadSeeds: spreadCount, auto: p.spread_seeds === 'auto', later });
+      if (line) ctx.info(line);
+      estimated = true;
+      for (const h of held.splice(0)) ctx.progress({ ...h, total });
+    };
+    const stepPlan = stepThreads(spec, Math.min(p.batch_size, pairs.rows), cores);
     const trainStarted = performance.now();
     const result = await trainFused(spec, theta, pairs, {
       epochs: p.epochs,
@@ -47,7 +76,9 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       shuffle: p.shuffle,
       seed: p.seed,
       signal: ctx.signal,
-      onEpoch: (epoch, loss) => ctx.progress({ done: epoch, total, label: `epoch ${epoch}/${p.epochs}, loss ${loss.toPrecision(3)}` }),
+      threads: stepPlan,
+      onProbe,
+      onEpoch: (epoch, loss) => progress(epoch, `epoch ${epoch}/${p.epochs}, loss ${loss.toPrecision(3)}`),
     });
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     writeWeights(model, spec, theta);
@@ -62,7 +93,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
         other.dispose();
       }
     });
-    const planned = spreadThreads(jobs.length, pairs.rows, p.epochs);
+    const planned = spreadPlan;
     let epochsDone = 0;
     const { results: trainedSpread, threads } = await trainSpread(spec, pairs, jobs, {
       epochs: p.epochs,
@@ -98,6 +129,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       epochs: p.epochs,
       steps: result.steps,
       spread_seeds: others.length,
+      spread_rule: spreadRule,
       final_loss: finalLoss,
       train_rows: pairs.rows,
       lookback: pairs.lookback,
@@ -106,7 +138,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       config: p,
     };
     await writeFile(ctx.output('report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    ctx.info(`trained ${model.countParams()} weights on ${pairs.rows} pairs, ${p.epochs} epochs in ${trainSeconds.toFixed(2)} s, final loss ${finalLoss.toPrecision(3)} (${backend})`);
+    ctx.info(`trained ${model.countParams()} weights on ${pairs.rows} pairs, ${p.epochs} epochs in ${trainSeconds.toFixed(2)} s${result.threads > 1 ? ` on ${result.threads} threads` : ''}, final loss ${finalLoss.toPrecision(3)} (${backend})`);
     if (others.length > 0) {
       ctx.info(`seed spread: ${others.length} more seeds of the same config in ${spreadSeconds.toFixed(2)} s${threads > 1 ? ` on ${threads} threads` : ''}`);
     }

@@ -14,7 +14,8 @@
 // Gate order and formulas follow Keras (and tfjs-layers' LSTMCell): columns [i | f | c | o] of the
 // kernel, recurrent kernel and bias; i, f, o use the recurrent activation (sigmoid), the candidate and
 // the cell output use `activation`.
-import { coreMemory, coreLayout, LstmCore, paramLayout, type LstmSpec, type ParamLayout } from './lstm-core.ts';
+import { coreMemory, coreLayout, LstmCore, type LstmSpec, type ParamLayout } from './lstm-core.ts';
+import { BatchTeam } from './batch-team.ts';
 
 export { paramLayout, type Activation, type LstmSlots, type LstmSpec, type ParamLayout } from './lstm-core.ts';
 
@@ -25,14 +26,29 @@ export { paramLayout, type Activation, type LstmSlots, type LstmSpec, type Param
 export class FusedLstm {
   readonly layout: ParamLayout;
   private readonly core: LstmCore;
+  private readonly team: BatchTeam | undefined;
+  /** Threads the last step ran on. */
+  lastThreads = 1;
 
+  /**
+   * `threads` > 1 starts that many − 1 worker threads for the steps (they join once started; call
+   * dispose() to stop them). The results do not depend on it.
+   */
   constructor(
     readonly spec: LstmSpec,
     readonly maxBatch: number,
+    options: { threads?: number; workerScript?: URL } = {},
   ) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.core = new LstmCore(spec, maxBatch, coreMemory(coreLayout(spec, maxBatch)));
     this.layout = this.core.params;
+    const threads = Math.min(options.threads ?? 1, maxBatch);
+    this.team = threads > 1 ? new BatchTeam(this.core, spec, threads - 1, options.workerScript) : undefined;
+  }
+
+  /** Stops the worker threads, if any. */
+  async dispose(): Promise<void> {
+    await this.team?.dispose();
   }
 
   /** Predictions for `batch` rows, without dropout (inference). */
@@ -66,9 +82,13 @@ export class FusedLstm {
     core.loadWeights(theta);
     core.loadBatch(x, y, batch);
     if (dropout) core.drawMasks(batch, random!);
-    core.forward(0, batch, batch, dropout);
-    core.backward(0, batch, batch, dropout);
-    core.gradients(0, 1, batch, dropout);
+    if (this.team) {
+      this.lastThreads = this.team.step(batch, dropout);
+    } else {
+      core.forward(0, batch, batch, dropout);
+      core.backward(0, batch, batch, dropout);
+      core.gradients(0, 1, batch, dropout);
+    }
     grad.set(core.f64.subarray(core.layout.grad, core.layout.grad + this.layout.size));
     return core.loss(batch);
   }

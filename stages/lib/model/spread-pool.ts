@@ -39,14 +39,17 @@ export interface SpreadOptions {
 }
 
 // A worker takes ~0.3 s to start (tsx compiles the trainer in it); below this many row-epochs in all,
-// the threads would cost more than they save. The default sample's spread is ~1.6M.
+// the threads would cost more than they save. The default sample's spread is ~1.6M. Big models pay for
+// them with fewer rows: PARALLEL_FLOPS of arithmetic in all (see cost.ts) is a few seconds' work too.
 const PARALLEL_WORK = 500_000;
+const PARALLEL_FLOPS = 3e9;
 // Each worker holds its own compiler and heap (~30–40 MB), and a container's CPU quota may be far below
 // the host's core count that availableParallelism() reports.
 const MAX_THREADS = 8;
 
-export function spreadThreads(jobs: number, rows: number, epochs: number): number {
-  if (jobs < 2 || jobs * rows * epochs < PARALLEL_WORK) return 1;
+/** `modelFlops`: one model's training arithmetic (cost.ts trainingFlops), when known. */
+export function spreadThreads(jobs: number, rows: number, epochs: number, modelFlops = 0): number {
+  if (jobs < 2 || (jobs * rows * epochs < PARALLEL_WORK && jobs * modelFlops < PARALLEL_FLOPS)) return 1;
   return Math.max(1, Math.min(jobs, availableParallelism(), MAX_THREADS));
 }
 

@@ -1,5 +1,6 @@
 // The training loop: seeded batch order, fused forward/backward, tfjs-equivalent Adam. Pure arithmetic on
-// typed arrays, so the same inputs give the same weights bit for bit on every run and machine.
+// typed arrays and WebAssembly, so the same inputs give the same weights bit for bit on every run and
+// machine, on one thread or several.
 import { Adam, FusedLstm, type LstmSpec } from './lstm.ts';
 import { seededRandom, shuffleInPlace } from './batch-order.ts';
 
@@ -20,12 +21,35 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
   /** Called after each epoch with its mean loss; may be async (the loop awaits it). */
   readonly onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+  /** Threads for each step (this one + workers; see batch-team.ts). Default 1. Results do not depend on it. */
+  readonly threads?: number;
+  /** Called once, after the first PROBE_SECONDS of steps or the first epoch, whichever ends first. */
+  readonly onProbe?: (probe: Probe) => void;
 }
+
+/** What the first steps of a training run measured. */
+export interface Probe {
+  /** Wall-clock seconds per step, after the first step (which also compiles the kernels). */
+  readonly secondsPerStep: number;
+  /** Steps of the whole run. */
+  readonly steps: number;
+  /** Mean threads per measured step. */
+  readonly threads: number;
+  /** True when the whole run was measured (it ended within the probe). */
+  readonly complete: boolean;
+}
+
+/** How long the steps are timed before onProbe is told. */
+export const PROBE_SECONDS = 0.3;
+/** The longest the loop computes without giving the event loop a turn (Ctrl-C, progress, workers). */
+const YIELD_SECONDS = 0.05;
 
 export interface TrainResult {
   /** Mean training loss of each epoch, weighted by batch size, as Keras' History records it. */
   readonly loss: number[];
   readonly steps: number;
+  /** The most threads a step ran on (workers join once started). */
+  readonly threads: number;
 }
 
 // Batch order and dropout masks draw from streams seeded apart from the initialisers' seeds.
@@ -41,7 +65,17 @@ export async function trainFused(spec: LstmSpec, theta: Float32Array, data: Trai
     throw new Error(`training data: expected ${rows * steps} inputs and ${rows} targets, got ${data.x.length} and ${data.y.length}`);
   }
   const batchSize = Math.min(options.batchSize, rows);
-  const net = new FusedLstm(spec, batchSize);
+  const net = new FusedLstm(spec, batchSize, { threads: options.threads ?? 1 });
+  try {
+    return await trainLoop(spec, theta, data, options, net, batchSize);
+  } finally {
+    await net.dispose();
+  }
+}
+
+async function trainLoop(spec: LstmSpec, theta: Float32Array, data: TrainData, options: TrainOptions, net: FusedLstm, batchSize: number): Promise<TrainResult> {
+  const { rows } = data;
+  const steps = spec.lookback;
   const adam = new Adam(theta.length, { learningRate: options.learningRate });
   const grad = new Float64Array(theta.length);
   const order = Int32Array.from({ length: rows }, (_, i) => i);
@@ -51,6 +85,13 @@ export async function trainFused(spec: LstmSpec, theta: Float32Array, data: Trai
   const by = new Float64Array(batchSize);
   const history: number[] = [];
   let stepCount = 0;
+  const totalSteps = options.epochs * Math.ceil(rows / batchSize);
+  const started = performance.now();
+  let lastYield = started;
+  let afterFirst = 0;
+  let threadSum = 0;
+  let probed = options.onProbe === undefined;
+  let maxThreads = 1;
 
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     if (options.shuffle) shuffleInPlace(order, shuffleRandom);
@@ -68,14 +109,36 @@ export async function trainFused(spec: LstmSpec, theta: Float32Array, data: Trai
       adam.step(theta, grad);
       sum += loss * size;
       stepCount++;
+      maxThreads = Math.max(maxThreads, net.lastThreads);
+      const now = performance.now();
+      if (!probed) {
+        if (stepCount === 1) afterFirst = now;
+        else threadSum += net.lastThreads;
+        const epochEnd = start + batchSize >= rows;
+        if ((stepCount >= 3 && now - started >= PROBE_SECONDS * 1000) || epochEnd) {
+          probed = true;
+          const measured = stepCount > 1 ? (now - afterFirst) / (stepCount - 1) : now - started;
+          options.onProbe!({
+            secondsPerStep: measured / 1000,
+            steps: totalSteps,
+            threads: stepCount > 1 ? threadSum / (stepCount - 1) : net.lastThreads,
+            complete: stepCount === totalSteps,
+          });
+        }
+      }
+      if (now - lastYield >= YIELD_SECONDS * 1000) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
     }
     history.push(sum / rows);
     await options.onEpoch?.(epoch, sum / rows);
     // Give the event loop a turn so Ctrl-C (an abort) can land between epochs.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    lastYield = performance.now();
   }
   if (options.signal?.aborted) throw abortError(options.signal);
-  return { loss: history, steps: stepCount };
+  return { loss: history, steps: stepCount, threads: maxThreads };
 }
 
 export function abortError(signal: AbortSignal): Error {

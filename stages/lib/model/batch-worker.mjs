@@ -1,0 +1,12 @@
+// A worker thread of a training step (stages/lib/model/batch-team.ts): builds its own view of the step's
+// shared memory and runs its part of every step until told to quit. Plain JS that registers tsx
+// itself: a worker does not inherit the main thread's TypeScript loader.
+import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { LstmCore } = await import('./lstm-core.ts');
+const { serveSteps } = await import('./batch-team.ts');
+const { spec, maxBatch, memory, control, index } = workerData;
+
+serveSteps(new LstmCore(spec, maxBatch, memory), control, index, (message) => parentPort.postMessage({ type: 'failed', message }));
