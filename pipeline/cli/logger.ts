@@ -1,6 +1,6 @@
 // Turns executor events into what a person reads: one line per stage, a progress bar for long stages on
 // a terminal, and on a pipe or in CI plain lines at 25/50/75% (or every few seconds) instead of a bar.
-import { SingleBar } from 'cli-progress';
+import cliProgress, { SingleBar, type Params } from 'cli-progress';
 import pc from 'picocolors';
 import { unreachable, type PipelineEvent } from '../runner/events.ts';
 import type { Progress } from '../contract/stage.ts';
@@ -23,6 +23,13 @@ export function formatSeconds(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const minutes = Math.floor(seconds / 60);
   return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+}
+
+/** " ETA 2 min 5 s" once cli-progress has a rate to go by (it averages the last updates); else "". */
+export function etaText(params: Pick<Params, 'eta' | 'value' | 'total'>): string {
+  const eta: unknown = params.eta;
+  if (typeof eta !== 'number' || !Number.isFinite(eta) || params.value <= 0 || params.value >= params.total) return '';
+  return ` ETA ${formatSeconds(eta)}`;
 }
 
 export interface LoggerOptions {
@@ -117,7 +124,9 @@ export class Logger {
       if (!this.bar) {
         this.bar = new SingleBar({
           stream: this.options.out,
-          format: `  ${stage} [{bar}] {percentage}% {value}/{total} {label}`,
+          format: (options, params, payload) =>
+            // Format is no named export of the CommonJS package under Node's ESM loader.
+            cliProgress.Format.Formatter({ ...options, format: `  ${stage} [{bar}] {percentage}% {value}/{total} {label}${etaText(params)}` }, params, payload),
           barsize: 24,
           hideCursor: true,
           clearOnComplete: true,

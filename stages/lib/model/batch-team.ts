@@ -129,6 +129,14 @@ export class BatchTeam {
     return Math.min(1 + ready, batch);
   }
 
+  /** Resolves once every worker is ready (or `timeoutMs` passed); the number of ready workers. */
+  async ready(timeoutMs = 30_000): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    const count = () => this.workers.filter((_, i) => Atomics.load(this.control, READY + i) === 1).length;
+    while (count() < this.workers.length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    return count();
+  }
+
   /** One step's phases 1 and 2 on this thread and the ready workers. */
   step(batch: number, dropout: boolean): number {
     const c = this.control;

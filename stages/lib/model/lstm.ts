@@ -46,6 +46,11 @@ export class FusedLstm {
     this.team = threads > 1 ? new BatchTeam(this.core, spec, threads - 1, options.workerScript) : undefined;
   }
 
+  /** Waits until every worker thread has started (they join the steps as they start anyway). */
+  async ready(timeoutMs?: number): Promise<number> {
+    return 1 + ((await this.team?.ready(timeoutMs)) ?? 0);
+  }
+
   /** Stops the worker threads, if any. */
   async dispose(): Promise<void> {
     await this.team?.dispose();

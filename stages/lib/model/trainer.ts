@@ -23,6 +23,8 @@ export interface TrainOptions {
   readonly onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
   /** Threads for each step (this one + workers; see batch-team.ts). Default 1. Results do not depend on it. */
   readonly threads?: number;
+  /** Start only once every worker thread is up (tests, benchmarks); by default they join as they start. */
+  readonly awaitThreads?: boolean;
   /** Called once, after the first PROBE_SECONDS of steps or the first epoch, whichever ends first. */
   readonly onProbe?: (probe: Probe) => void;
 }
@@ -67,6 +69,7 @@ export async function trainFused(spec: LstmSpec, theta: Float32Array, data: Trai
   const batchSize = Math.min(options.batchSize, rows);
   const net = new FusedLstm(spec, batchSize, { threads: options.threads ?? 1 });
   try {
+    if (options.awaitThreads) await net.ready();
     return await trainLoop(spec, theta, data, options, net, batchSize);
   } finally {
     await net.dispose();
