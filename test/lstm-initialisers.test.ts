@@ -54,3 +54,33 @@ for (const units of [4, 7]) {
     expect(tf.memory().numTensors).toBe(before);
   });
 }
+
+// Above 2,000 elements the recurrent kernel's orthogonal initialiser runs in float64 here instead of
+// tfjs' tensor-op QR (seconds to minutes from 64 units): the same matrix up to float32 rounding, and at
+// most 2,000 elements tfjs' own, bit for bit.
+for (const units of [4, 23, 40]) {
+  it(`LSTM(${units})'s recurrent kernel is tfjs' Orthogonal(seed) ${units === 4 ? 'bit for bit' : 'to float32 rounding'}`, () => {
+    const spec = { lookback: 1, units, layers: 1, activation: 'sigmoid' as const, dropout: 0, seed: 8 };
+    const recurrent = weightsOf(spec)[1]!;
+    // The model's initialiser seeds are seed (kernel), seed + 1 (recurrent kernel), seed + 2 (dense).
+    const warn = console.warn;
+    console.warn = () => {};
+    const tfjs = tf.tidy(() => Array.from(tf.initializers.orthogonal({ gain: 1, seed: 9 }).apply([units, 4 * units], 'float32').dataSync()));
+    console.warn = warn;
+    const worst = Math.max(...recurrent.values.map((v, i) => Math.abs(v - tfjs[i]!)));
+    if (units === 4) expect(worst).toBe(0);
+    else expect(worst).toBeLessThan(1e-6);
+    expect(offIdentity(recurrent.values, units, 4 * units)).toBeLessThan(units === 4 ? 1e-5 : 1e-6);
+  });
+}
+
+it('model.json still names the recurrent initialiser Orthogonal, as Keras does', () => {
+  const model = buildModel({ lookback: 1, units: 64, layers: 1, activation: 'sigmoid', dropout: 0, seed: 8 });
+  try {
+    const config = model.getLayer('lstm').getConfig() as { recurrentInitializer: { className: string; config: { seed: number } } };
+    expect(config.recurrentInitializer.className).toBe('Orthogonal');
+    expect(config.recurrentInitializer.config.seed).toBe(9);
+  } finally {
+    model.dispose();
+  }
+});

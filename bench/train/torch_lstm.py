@@ -3,7 +3,8 @@
 LSTM(units, activation) -> Dense(1), Adam(lr, eps=1e-7 as Keras), MSE, shuffled mini-batches.
 `--cell keras` is a hand-written cell with the model's activation (sigmoid by default; torch's nn.LSTM
 hard-codes tanh); `--cell nn` is torch's fused nn.LSTM (tanh), the fastest thing torch offers for it.
-Reads a CSV with columns x1..xL,y (scaled); prints one JSON line with the timings and final loss.
+Reads a CSV with columns x1..xL,y (scaled; the lookback is the number of x columns); prints one JSON
+line with the timings and final loss. `--threads 1` pins torch to one thread.
 `--seeds 0,1,2` (for bench/quality.ts) trains one model per seed in this one process, each from
 torch.manual_seed(seed) with a fresh model and optimizer, so each run is what `--seed N` alone gives; it
 prints one JSON line holding a list of per-seed results (seed, final loss, seconds, test predictions).
@@ -126,7 +127,10 @@ def main():
     p.add_argument("--seeds", help="comma-separated seeds: one run per seed, one JSON line with all of them")
     p.add_argument("--cell", choices=["keras", "nn"], default="keras")
     p.add_argument("--test", help="CSV of test pairs (x1..xL,y) to predict after training")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads (the peer of bench/train-grid.ts runs on 1)")
     a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
 
     if a.manifest is not None:
         with open(a.manifest) as f:

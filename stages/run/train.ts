@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, readWeights, summaryText, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { saveModel } from '../lib/model/model-files.ts';
 import { modelDiagram } from '../lib/charts/diagram.ts';
 import { readPairs } from '../lib/data/pairs.ts';
 import { trainFused, type Probe } from '../lib/model/trainer.ts';
-import { autoSpreadSeeds, estimateLine, otherTrainings, stepThreads, SPREAD_BUDGET_FLOPS, trainingFlops } from '../lib/model/cost.ts';
+import { autoSpreadSeeds, cores as coreCount, MAX_AUTO_SPREAD, estimateLine, otherTrainings, stepThreads, SPREAD_BUDGET_FLOPS, trainingFlops } from '../lib/model/cost.ts';
 import { spreadJson } from '../lib/model/seed-spread.ts';
 import { spreadSeeds } from '../lib/model/spread-seeds.ts';
 import { spreadThreads, trainSpread } from '../lib/model/spread-pool.ts';
@@ -45,7 +44,12 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
         ? `auto: ${spreadCount} seeds of ${(modelFlops / 1e9).toPrecision(3)} GFLOP each within the ${SPREAD_BUDGET_FLOPS / 1e12} TFLOP spread budget (at most 20)`
         : `${spreadCount} as set`;
     const others = spreadSeeds(p.seed, spreadCount);
-    const cores = availableParallelism();
+    if (p.spread_seeds === 'auto' && spreadCount < MAX_AUTO_SPREAD) {
+      ctx.info(
+        `seed spread: ${spreadCount} seed${spreadCount === 1 ? '' : 's'}, not ${MAX_AUTO_SPREAD} (spread_seeds auto: ${MAX_AUTO_SPREAD} would be ${((MAX_AUTO_SPREAD * modelFlops) / 1e12).toPrecision(2)} TFLOP of training, over the ${SPREAD_BUDGET_FLOPS / 1e12} TFLOP budget; set train.spread_seeds to choose)`,
+      );
+    }
+    const cores = coreCount();
     const spreadPlan = spreadThreads(others.length, pairs.rows, p.epochs, modelFlops);
     // Progress counts epochs of every model: the model's, then each spread seed's. It starts once the
     // first steps have been timed and the estimate (if any) said, so that line comes before the bar.

@@ -9,6 +9,8 @@
 // - A step of at least PARALLEL_STEP_FLOPS is split over worker threads (batch rows, then gradient rows;
 //   the weights come out the same whatever the thread count), one per core, at most MAX_THREADS.
 
+import { availableParallelism } from 'node:os';
+
 export interface CostSpec {
   readonly lookback: number;
   readonly units: number;
@@ -50,6 +52,16 @@ export function autoSpreadSeeds(modelFlops: number): number {
 export const PARALLEL_STEP_FLOPS = 1e6;
 /** Each worker holds its own compiler and heap (~30–40 MB). */
 export const MAX_THREADS = 8;
+
+/**
+ * Cores training may use: availableParallelism(), or fewer with PIPELINE_THREADS=N in the environment
+ * (a shared machine, a benchmark on one core). Threads never change results, so this is no parameter.
+ */
+export function cores(env: NodeJS.ProcessEnv = process.env): number {
+  const all = availableParallelism();
+  const limit = Number(env.PIPELINE_THREADS);
+  return Number.isInteger(limit) && limit >= 1 ? Math.min(all, limit) : all;
+}
 
 /** Threads for one model's steps: 1, or one per core when a step is big enough (never more than rows). */
 export function stepThreads(spec: CostSpec, batchSize: number, cores: number): number {

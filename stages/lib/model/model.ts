@@ -3,6 +3,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { tf } from './tf.ts';
 import { paramLayout, type LstmSpec } from './lstm.ts';
+import { orthogonalInitializer } from './orthogonal.ts';
 
 export interface ModelSpec extends LstmSpec {
   readonly seed: number;
@@ -49,7 +50,7 @@ function addLayers(model: tfTypes.Sequential, spec: ModelSpec): void {
         recurrentActivation: 'sigmoid',
         unitForgetBias: true,
         kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-        recurrentInitializer: tf.initializers.orthogonal({ gain: 1, seed: nextSeed() }),
+        recurrentInitializer: orthogonalInitializer(nextSeed()),
         biasInitializer: 'zeros',
         returnSequences: !last,
         ...(k === 0 ? { inputShape: [spec.lookback, 1] } : {}),

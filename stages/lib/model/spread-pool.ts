@@ -2,10 +2,10 @@
 // enough work to pay for starting them, else one after another here. Either way every model is trained
 // by trainFused from its own seed and starting weights, so the result is bit for bit the same. The
 // forecast's models and the backtest's folds (each fold on its own pairs) train through it too.
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LstmSpec } from './lstm.ts';
 import { abortError, trainFused, type TrainData } from './trainer.ts';
+import { cores } from './cost.ts';
 
 export interface SpreadJob {
   readonly seed: number;
@@ -50,7 +50,7 @@ const MAX_THREADS = 8;
 /** `modelFlops`: one model's training arithmetic (cost.ts trainingFlops), when known. */
 export function spreadThreads(jobs: number, rows: number, epochs: number, modelFlops = 0): number {
   if (jobs < 2 || (jobs * rows * epochs < PARALLEL_WORK && jobs * modelFlops < PARALLEL_FLOPS)) return 1;
-  return Math.max(1, Math.min(jobs, availableParallelism(), MAX_THREADS));
+  return Math.max(1, Math.min(jobs, cores(), MAX_THREADS));
 }
 
 export interface SpreadRun {
