@@ -1,6 +1,7 @@
 // Speed and quality of the train stage on the default config, side by side with PyTorch training the
-// same model on the same pairs (bench/train/torch_lstm.py, Debian's python3-torch), plus the tfjs
-// training strategies the fused trainer was chosen over.
+// same model on the same pairs (bench/train/torch_lstm.py, Debian's python3-torch, on one thread), plus
+// the tfjs training strategies the fused trainer was chosen over; then the same across model sizes
+// (bench/train-grid.ts).
 //
 // Data: this project's artifacts/split + artifacts/scale when `pipeline run` has produced them, else the
 // default pipeline run up to split in a scratch copy of the project, else (if that fails) the bundled
@@ -23,6 +24,7 @@ import { autodiffStep } from '../stages/lib/model/autodiff.ts';
 import { trainFused } from '../stages/lib/model/trainer.ts';
 import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
 import { contextFor, writeFixture } from '../test/model-helpers.ts';
+import { grid } from './train-grid.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -102,7 +104,7 @@ interface TorchResult {
 
 async function torchRun(csv: string, testCsv: string, cell: string): Promise<TorchResult> {
   const started = performance.now();
-  const args = ['--csv', csv, '--test', testCsv, '--cell', cell, '--epochs', String(DEFAULT.epochs), '--batch', String(DEFAULT.batch_size), '--seed', String(DEFAULT.seed)];
+  const args = ['--csv', csv, '--test', testCsv, '--cell', cell, '--epochs', String(DEFAULT.epochs), '--batch', String(DEFAULT.batch_size), '--seed', String(DEFAULT.seed), '--threads', '1'];
   const { stdout } = await run(PYTHON, [join(root, 'bench', 'train', 'torch_lstm.py'), ...args]);
   const wall = performance.now() - started;
   return { wall, ...JSON.parse(stdout.trim().split('\n').at(-1)!) };
@@ -191,7 +193,7 @@ async function strategies(pairs: Pairs): Promise<[string, number][]> {
     optimizer.dispose();
     model.dispose();
   }
-  // (3) WASM backend: only if the package is installed (it is not a dependency).
+  // (3) WASM backend: @tensorflow/tfjs-backend-wasm, a devDependency for the benchmarks.
   try {
     const wasm = '@tensorflow/tfjs-backend-wasm';
     await import(wasm);
@@ -199,7 +201,7 @@ async function strategies(pairs: Pairs): Promise<[string, number][]> {
     customLoop('(3) WASM backend, custom loop');
     await tf.setBackend('cpu');
   } catch {
-    console.log(`(3) WASM backend: not installed here (not a dependency); measure it with bench/train/wasm-probe.mjs`);
+    console.log(`(3) WASM backend: @tensorflow/tfjs-backend-wasm (a devDependency) did not load; run npm ci`);
     await tf.setBackend('cpu');
   }
   // The fused trainer as the stage runs it (typed arrays + its own tfjs-equivalent Adam), same epochs.
@@ -364,6 +366,8 @@ export async function bench(): Promise<void> {
   } finally {
     await data.cleanup();
   }
+  // Every model size of the issue's grid, whole process against PyTorch (bench/train-grid.ts).
+  await grid();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bench();

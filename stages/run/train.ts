@@ -106,6 +106,7 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       shuffle: p.shuffle,
       signal: ctx.signal,
       threads: planned,
+      stepThreads: stepPlan,
       onEpoch: (index, epoch) =>
         ctx.progress({ done: p.epochs + ++epochsDone, total, label: `seed spread ${index + 1}/${jobs.length}, epoch ${epoch}/${p.epochs}` }),
     });

@@ -48,8 +48,12 @@ export function autoSpreadSeeds(modelFlops: number): number {
   return Math.max(0, Math.min(MAX_AUTO_SPREAD, Math.floor(SPREAD_BUDGET_FLOPS / modelFlops)));
 }
 
-/** Below this, a step is over in about 0.1 ms and waking another thread for it does not pay. */
-export const PARALLEL_STEP_FLOPS = 1e6;
+/**
+ * Below this, a step is over in about half a millisecond, and waking another thread for it (twice a
+ * step) does not pay on a busy machine: measured at 32 / 7 / 16 (2.8 MFLOP a step), 2 threads took
+ * 4.13 s and 1 thread 3.48 s; at 64 / 30 / 32 (96 MFLOP), 16.1 s against 23.9 s (bench/train-grid.ts).
+ */
+export const PARALLEL_STEP_FLOPS = 5e6;
 /** Each worker holds its own compiler and heap (~30–40 MB). */
 export const MAX_THREADS = 8;
 

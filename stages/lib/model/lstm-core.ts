@@ -349,7 +349,10 @@ export class LstmCore {
         if (s < steps - 1) this.gemm(m, g, u, l.hs + (r0 + batch) * u, u, 1, l.recurrent, ldg, l.gates + r0 * ldg, ldg);
         for (let r = r0; r < r0 + m; r++) {
           const gb = l.gates + r * ldg;
-          for (let c = 0; c < g; c++) F[gb + c] = c >= 2 * u && c < 3 * u ? act(F[gb + c]!) : sigmoid(F[gb + c]!);
+          // i and f, then the candidate, then o: [i | f | c | o].
+          for (let c = gb; c < gb + 2 * u; c++) F[c] = 1 / (1 + Math.exp(-F[c]!));
+          for (let c = gb + 2 * u; c < gb + 3 * u; c++) F[c] = act(F[c]!);
+          for (let c = gb + 3 * u; c < gb + g; c++) F[c] = 1 / (1 + Math.exp(-F[c]!));
           const prev = (r + batch) * u;
           const first = s === steps - 1;
           for (let j = 0; j < u; j++) {

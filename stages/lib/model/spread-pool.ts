@@ -32,6 +32,8 @@ export interface SpreadOptions {
   readonly onEpoch?: (index: number, epoch: number) => void;
   /** Worker threads; 1 trains here. Default: from the amount of work and the cores. */
   readonly threads?: number;
+  /** Threads for each step of a model trained here (trainFused's `threads`); default 1. */
+  readonly stepThreads?: number;
   /** The workers' script (tests put broken ones here); default spread-worker.mjs beside this file. */
   readonly workerScript?: URL;
   /** What a job is called in messages, e.g. "backtest fold"; default "seed spread". */
@@ -71,7 +73,13 @@ export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonl
     const theta = Float32Array.from(job.theta);
     let loss: number[];
     try {
-      ({ loss } = await trainFused(spec, theta, job.data ?? data, { ...trainOptions(options), seed: job.seed, signal: options.signal, onEpoch: (epoch) => options.onEpoch?.(index, epoch) }));
+      ({ loss } = await trainFused(spec, theta, job.data ?? data, {
+        ...trainOptions(options),
+        seed: job.seed,
+        signal: options.signal,
+        threads: options.stepThreads,
+        onEpoch: (epoch) => options.onEpoch?.(index, epoch),
+      }));
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
       throw failure(options, jobs, index, (error as Error).message, error);
