@@ -2,7 +2,7 @@
 // (the trainer gives the event loop a turn every 50 ms, also mid-epoch and with its worker threads
 // busy), exits 130, and the previous run's train artifacts and lock entry are untouched. The first run
 // trains for real on a tiny configuration; the second asks for a million epochs of a 64-unit model in
-// batches of 16 (big enough steps for worker threads), which the estimate line announces before it is
+// batches of 64 (59 rows: steps big enough for worker threads), which the estimate line announces before it is
 // interrupted.
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -50,7 +50,7 @@ test('Ctrl-C during a long training exits 130 and keeps the previous artifacts',
   const lockBefore = parseLock(await readFile(join(root, 'pipeline.lock'), 'utf8'));
   const child = spawn(
     process.execPath,
-    [BIN, 'run', 'train', '--set', 'train.epochs=1000000', '--set', 'train.units=64', '--set', 'train.batch_size=16'],
+    [BIN, 'run', 'train', '--set', 'train.epochs=1000000', '--set', 'train.units=64', '--set', 'train.batch_size=64'],
     { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

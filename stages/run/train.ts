@@ -61,8 +61,9 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       else held.push({ done, label });
     };
     const onProbe = (probe: Probe) => {
+      // A step on one thread takes about `threads` times as long (the spread trains each model on one).
       const oneThreadStep = probe.secondsPerStep * Math.max(1, probe.threads);
-      const modelSeconds = probe.complete ? probe.secondsPerStep * probe.steps : oneThreadStep * probe.steps / Math.max(1, probe.threads);
+      const modelSeconds = probe.secondsPerStep * probe.steps;
       const later = otherTrainings(ctx.pipeline, spreadCount);
       const parallel = Math.max(1, Math.min(cores, spreadPlan > 1 ? spreadPlan : cores));
       const seconds = modelSeconds + ((others.length + later.models) * oneThreadStep * probe.steps) / parallel;

@@ -31,18 +31,21 @@ export interface TrainOptions {
 
 /** What the first steps of a training run measured. */
 export interface Probe {
-  /** Wall-clock seconds per step, after the first step (which also compiles the kernels). */
+  /**
+   * Wall-clock seconds of a step: the median over the later half of the timed steps, so that the first
+   * ones (compiling the kernels, worker threads starting up beside them) do not count.
+   */
   readonly secondsPerStep: number;
   /** Steps of the whole run. */
   readonly steps: number;
-  /** Mean threads per measured step. */
+  /** Threads of those steps (the median). */
   readonly threads: number;
   /** True when the whole run was measured (it ended within the probe). */
   readonly complete: boolean;
 }
 
-/** How long the steps are timed before onProbe is told. */
-export const PROBE_SECONDS = 0.3;
+/** How long the steps are timed before onProbe is told (or the first epoch, when shorter). */
+export const PROBE_SECONDS = 1;
 /** The longest the loop computes without giving the event loop a turn (Ctrl-C, progress, workers). */
 const YIELD_SECONDS = 0.05;
 
@@ -91,8 +94,7 @@ async function trainLoop(spec: LstmSpec, theta: Float32Array, data: TrainData, o
   const totalSteps = options.epochs * Math.ceil(rows / batchSize);
   const started = performance.now();
   let lastYield = started;
-  let afterFirst = 0;
-  let threadSum = 0;
+  const timed: { seconds: number; threads: number }[] = [];
   let probed = options.onProbe === undefined;
   let maxThreads = 1;
 
@@ -107,6 +109,7 @@ async function trainLoop(spec: LstmSpec, theta: Float32Array, data: TrainData, o
         by[n] = data.y[row]!;
         for (let t = 0; t < steps; t++) bx[n * steps + t] = data.x[row * steps + t]!;
       }
+      const stepStarted = probed ? 0 : performance.now();
       const loss = net.lossAndGradient(theta, bx, by, size, grad, dropoutRandom);
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} in epoch ${epoch}`);
       adam.step(theta, grad);
@@ -115,16 +118,15 @@ async function trainLoop(spec: LstmSpec, theta: Float32Array, data: TrainData, o
       maxThreads = Math.max(maxThreads, net.lastThreads);
       const now = performance.now();
       if (!probed) {
-        if (stepCount === 1) afterFirst = now;
-        else threadSum += net.lastThreads;
+        timed.push({ seconds: (now - stepStarted) / 1000, threads: net.lastThreads });
         const epochEnd = start + batchSize >= rows;
-        if ((stepCount >= 3 && now - started >= PROBE_SECONDS * 1000) || epochEnd) {
+        if ((stepCount >= 5 && now - started >= PROBE_SECONDS * 1000) || epochEnd) {
           probed = true;
-          const measured = stepCount > 1 ? (now - afterFirst) / (stepCount - 1) : now - started;
+          const later = timed.slice(Math.floor(timed.length / 2));
           options.onProbe!({
-            secondsPerStep: measured / 1000,
+            secondsPerStep: median(later.map((t) => t.seconds)),
             steps: totalSteps,
-            threads: stepCount > 1 ? threadSum / (stepCount - 1) : net.lastThreads,
+            threads: median(later.map((t) => t.threads)),
             complete: stepCount === totalSteps,
           });
         }
@@ -142,6 +144,12 @@ async function trainLoop(spec: LstmSpec, theta: Float32Array, data: TrainData, o
   }
   if (options.signal?.aborted) throw abortError(options.signal);
   return { loss: history, steps: stepCount, threads: maxThreads };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function abortError(signal: AbortSignal): Error {
