@@ -109,3 +109,18 @@ describe('the train stage', () => {
     expect(report.spread_rule).toBe(`auto: 20 seeds of ${((504 * 49) / 1e9).toPrecision(3)} GFLOP each within the 2.4 TFLOP spread budget (at most 20)`);
   });
 });
+
+describe('resolving spread_seeds', () => {
+  it('a number is itself; auto is counted from the cost and says when it keeps fewer than 20', async () => {
+    const { resolveSpreadSeeds } = await import('../stages/lib/model/cost.ts');
+    expect(resolveSpreadSeeds(7, 1e15)).toEqual({ count: 7, rule: '7 as set' });
+    expect(resolveSpreadSeeds('auto', 1e9).count).toBe(20);
+    expect(resolveSpreadSeeds('auto', 1e9).fewer).toBeUndefined();
+    // 0.3 TFLOP a model: 8 fit 2.4 TFLOP; 20 would be 6 TFLOP.
+    expect(resolveSpreadSeeds('auto', 3e11)).toEqual({
+      count: 8,
+      rule: 'auto: 8 seeds of 300 GFLOP each within the 2.4 TFLOP spread budget (at most 20)',
+      fewer: '8 seeds, not 20 (spread_seeds auto: 20 would be 6.0 TFLOP of training, over the 2.4 TFLOP budget; set train.spread_seeds to choose)',
+    });
+  });
+});

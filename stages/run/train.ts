@@ -5,7 +5,7 @@ import { saveModel } from '../lib/model/model-files.ts';
 import { modelDiagram } from '../lib/charts/diagram.ts';
 import { readPairs } from '../lib/data/pairs.ts';
 import { trainFused, type Probe } from '../lib/model/trainer.ts';
-import { autoSpreadSeeds, cores as coreCount, MAX_AUTO_SPREAD, estimateLine, otherTrainings, stepThreads, SPREAD_BUDGET_FLOPS, trainingFlops } from '../lib/model/cost.ts';
+import { cores as coreCount, estimateLine, otherTrainings, resolveSpreadSeeds, stepThreads, trainingFlops } from '../lib/model/cost.ts';
 import { spreadJson } from '../lib/model/seed-spread.ts';
 import { spreadSeeds } from '../lib/model/spread-seeds.ts';
 import { spreadThreads, trainSpread } from '../lib/model/spread-pool.ts';
@@ -38,17 +38,9 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     const theta = readWeights(model, spec);
     // How many spread seeds: the number asked for, or with auto as many (up to 20) as the budget allows.
     const modelFlops = trainingFlops(spec, pairs.rows, p.epochs);
-    const spreadCount = p.spread_seeds === 'auto' ? autoSpreadSeeds(modelFlops) : p.spread_seeds;
-    const spreadRule =
-      p.spread_seeds === 'auto'
-        ? `auto: ${spreadCount} seeds of ${(modelFlops / 1e9).toPrecision(3)} GFLOP each within the ${SPREAD_BUDGET_FLOPS / 1e12} TFLOP spread budget (at most 20)`
-        : `${spreadCount} as set`;
+    const { count: spreadCount, rule: spreadRule, fewer } = resolveSpreadSeeds(p.spread_seeds, modelFlops);
+    if (fewer) ctx.info(`seed spread: ${fewer}`);
     const others = spreadSeeds(p.seed, spreadCount);
-    if (p.spread_seeds === 'auto' && spreadCount < MAX_AUTO_SPREAD) {
-      ctx.info(
-        `seed spread: ${spreadCount} seed${spreadCount === 1 ? '' : 's'}, not ${MAX_AUTO_SPREAD} (spread_seeds auto: ${MAX_AUTO_SPREAD} would be ${((MAX_AUTO_SPREAD * modelFlops) / 1e12).toPrecision(2)} TFLOP of training, over the ${SPREAD_BUDGET_FLOPS / 1e12} TFLOP budget; set train.spread_seeds to choose)`,
-      );
-    }
     const cores = coreCount();
     const spreadPlan = spreadThreads(others.length, pairs.rows, p.epochs, modelFlops);
     // Progress counts epochs of every model: the model's, then each spread seed's. It starts once the
@@ -98,7 +90,6 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
         other.dispose();
       }
     });
-    const planned = spreadPlan;
     let epochsDone = 0;
     const { results: trainedSpread, threads } = await trainSpread(spec, pairs, jobs, {
       epochs: p.epochs,
@@ -106,12 +97,12 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
       learningRate: p.learning_rate,
       shuffle: p.shuffle,
       signal: ctx.signal,
-      threads: planned,
+      threads: spreadPlan,
       stepThreads: stepPlan,
       onEpoch: (index, epoch) =>
         ctx.progress({ done: p.epochs + ++epochsDone, total, label: `seed spread ${index + 1}/${jobs.length}, epoch ${epoch}/${p.epochs}` }),
     });
-    if (threads < planned) ctx.info(`seed spread: no worker thread could start; trained the ${jobs.length} seeds here, one after another`);
+    if (threads < spreadPlan) ctx.info(`seed spread: no worker thread could start; trained the ${jobs.length} seeds here, one after another`);
     const spread = trainedSpread.map((r) => ({ seed: r.seed, finalLoss: r.loss[r.loss.length - 1]!, theta: r.theta }));
     const spreadSeconds = (performance.now() - spreadStarted) / 1000;
     await writeFile(ctx.output('spread.json'), spreadJson(p.seed, spec, spread));

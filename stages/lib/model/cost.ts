@@ -49,6 +49,26 @@ export function autoSpreadSeeds(modelFlops: number): number {
 }
 
 /**
+ * The number of spread seeds a `spread_seeds` value means for a model of `modelFlops` (trainingFlops),
+ * with the words that say why: `rule` for train/report.json, `fewer` for the log when auto keeps fewer
+ * than 20. Every stage that trains the spread (train, forecast) resolves it here, so they agree.
+ */
+export function resolveSpreadSeeds(param: number | 'auto', modelFlops: number): { count: number; rule: string; fewer?: string } {
+  if (param !== 'auto') return { count: param, rule: `${param} as set` };
+  const count = autoSpreadSeeds(modelFlops);
+  const budget = `${SPREAD_BUDGET_FLOPS / 1e12} TFLOP`;
+  return {
+    count,
+    rule: `auto: ${count} seeds of ${(modelFlops / 1e9).toPrecision(3)} GFLOP each within the ${budget} spread budget (at most ${MAX_AUTO_SPREAD})`,
+    ...(count < MAX_AUTO_SPREAD
+      ? {
+          fewer: `${count} seed${count === 1 ? '' : 's'}, not ${MAX_AUTO_SPREAD} (spread_seeds auto: ${MAX_AUTO_SPREAD} would be ${((MAX_AUTO_SPREAD * modelFlops) / 1e12).toPrecision(2)} TFLOP of training, over the ${budget} budget; set train.spread_seeds to choose)`,
+        }
+      : {}),
+  };
+}
+
+/**
  * Below this, a step is over in about half a millisecond, and waking another thread for it (twice a
  * step) does not pay on a busy machine: measured at 32 / 7 / 16 (2.8 MFLOP a step), 2 threads took
  * 4.13 s and 1 thread 3.48 s; at 64 / 30 / 32 (96 MFLOP), 16.1 s against 23.9 s (bench/train-grid.ts).
