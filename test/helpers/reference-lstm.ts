@@ -3,88 +3,9 @@
 // equal bit for bit (test/lstm-kernels.test.ts). Every sum here runs in the order the kernels promise
 // to keep: a gate's pre-activation as bias, input terms, recurrent terms; a weight's gradient over time
 // steps from the last to the first and, within a step, over the batch rows in order.
-type Activation = 'sigmoid' | 'tanh' | 'relu' | 'linear';
-
-interface LstmSpec {
-  /** Time steps per sample (the pair's x1..xL). */
-  readonly lookback: number;
-  readonly units: number;
-  readonly layers: number;
-  readonly activation: Activation;
-  /** Rate of the Dropout after each LSTM layer (training only); 0 = none. */
-  readonly dropout: number;
-}
-
-/** Where one LSTM layer's weights sit in the flat parameter vector (tfjs getWeights() order). */
-interface LstmSlots {
-  readonly inputDim: number;
-  readonly kernel: number;
-  readonly recurrent: number;
-  readonly bias: number;
-}
-
-interface ParamLayout {
-  readonly lstm: readonly LstmSlots[];
-  readonly denseKernel: number;
-  readonly denseBias: number;
-  readonly size: number;
-  /** Shapes in the order of LayersModel.getWeights(). */
-  readonly shapes: readonly (readonly number[])[];
-}
-
-function paramLayout(spec: LstmSpec): ParamLayout {
-  const u = spec.units;
-  const g = 4 * u;
-  const lstm: LstmSlots[] = [];
-  const shapes: number[][] = [];
-  let offset = 0;
-  for (let k = 0; k < spec.layers; k++) {
-    const inputDim = k === 0 ? 1 : u;
-    const kernel = offset;
-    offset += inputDim * g;
-    const recurrent = offset;
-    offset += u * g;
-    const bias = offset;
-    offset += g;
-    lstm.push({ inputDim, kernel, recurrent, bias });
-    shapes.push([inputDim, g], [u, g], [g]);
-  }
-  const denseKernel = offset;
-  offset += u;
-  const denseBias = offset;
-  offset += 1;
-  shapes.push([u, 1], [1]);
-  return { lstm, denseKernel, denseBias, size: offset, shapes };
-}
+import { activationOf, derivativeOf, paramLayout, type LstmSpec, type ParamLayout } from '../../stages/lib/model/lstm-core.ts';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-function activationOf(kind: Activation): (x: number) => number {
-  switch (kind) {
-    case 'sigmoid':
-      return sigmoid;
-    case 'tanh':
-      return Math.tanh;
-    case 'relu':
-      return (x) => (x > 0 ? x : 0);
-    case 'linear':
-      return (x) => x;
-  }
-}
-
-/** The derivative expressed through the activation's output y = f(x) (all four allow it). */
-function derivativeOf(kind: Activation): (y: number) => number {
-  switch (kind) {
-    case 'sigmoid':
-      return (y) => y * (1 - y);
-    case 'tanh':
-      return (y) => 1 - y * y;
-    case 'relu':
-      return (y) => (y > 0 ? 1 : 0);
-    case 'linear':
-      return () => 1;
-  }
-}
 
 /**
  * Forward and backward passes with preallocated buffers for batches of up to `maxBatch` rows.

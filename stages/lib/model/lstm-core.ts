@@ -77,7 +77,7 @@ export function paramLayout(spec: LstmSpec): ParamLayout {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-function activationOf(kind: Activation): (x: number) => number {
+export function activationOf(kind: Activation): (x: number) => number {
   switch (kind) {
     case 'sigmoid':
       return sigmoid;
@@ -91,7 +91,7 @@ function activationOf(kind: Activation): (x: number) => number {
 }
 
 /** The derivative expressed through the activation's output y = f(x) (all four allow it). */
-function derivativeOf(kind: Activation): (y: number) => number {
+export function derivativeOf(kind: Activation): (y: number) => number {
   switch (kind) {
     case 'sigmoid':
       return (y) => y * (1 - y);
