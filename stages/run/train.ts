@@ -43,11 +43,13 @@ export async function run(ctx: StageContext<z.output<(typeof train)['params']>>)
     const others = spreadSeeds(p.seed, spreadCount);
     const cores = coreCount();
     const spreadPlan = spreadThreads(others.length, pairs.rows, p.epochs, modelFlops);
-    // Progress counts epochs of every model: the model's, then each spread seed's. It starts once the
-    // first steps have been timed and the estimate (if any) said, so that line comes before the bar.
+    // Progress counts epochs of every model: the model's, then each spread seed's. Nothing is reported
+    // until the first steps have been timed and the estimate (if any) said, so that line comes before
+    // the bar; epochs finished by then are reported then. The bar starts at the first finished epoch
+    // (not at a 0 reported late), so its ETA is measured from real epochs.
     const total = p.epochs * (1 + others.length);
     let estimated = false;
-    const held: { done: number; label: string }[] = [{ done: 0, label: 'epoch' }];
+    const held: { done: number; label: string }[] = [];
     const progress = (done: number, label: string) => {
       if (estimated) ctx.progress({ done, total, label });
       else held.push({ done, label });
