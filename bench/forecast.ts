@@ -21,7 +21,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(repo, 'bench', 'results', 'forecast');
 const RUNS = 3;
 
-const TRAIN: TrainParams = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 };
+const TRAIN = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 } satisfies TrainParams;
 
 function pipeline(args: string[]): string {
   return execFileSync('node', ['bin/pipeline.mjs', ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,6 +6,7 @@ import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, predict, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { saveModel } from '../lib/model/model-files.ts';
 import { spreadSeeds } from '../lib/model/spread-seeds.ts';
+import { resolveSpreadSeeds, trainingFlops } from '../lib/model/cost.ts';
 import { lookbackOf, specOf, trainModels, trainParamsOf } from '../lib/model/train-models.ts';
 import type { z } from 'zod';
 import type { forecast } from '../forecast.ts';
@@ -41,8 +42,11 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
   const input = scaled.slice(values.length - lookback);
   const dayOf = (k: number) => days[k + series.firstDay]!;
 
-  // The model (train.seed) and, like train, the seed spread: each trained on every pair.
-  const seeds = [p.seed, ...spreadSeeds(p.seed, p.spread_seeds)];
+  // The model (train.seed) and, like train, the seed spread: each trained on every pair. spread_seeds:
+  // auto is resolved by train's rule on these pairs (cost.ts).
+  const spreadPlan = resolveSpreadSeeds(p.spread_seeds, trainingFlops(specOf(p, lookback), pairs.rows, p.epochs));
+  if (spreadPlan.fewer) ctx.info(`seed spread: ${spreadPlan.fewer}`);
+  const seeds = [p.seed, ...spreadSeeds(p.seed, spreadPlan.count)];
   const warn = (message: string) => ctx.info(`tfjs: ${message}`);
   const started = performance.now();
   const trained = await trainModels(

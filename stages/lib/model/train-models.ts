@@ -9,6 +9,7 @@ import type { LstmSpec } from './lstm.ts';
 import { buildModel, readWeights, withWarningsTo } from './model.ts';
 import { spreadThreads, trainSpread, type SpreadJob, type SpreadResult } from './spread-pool.ts';
 import type { TrainData } from './trainer.ts';
+import { cores, stepThreads, trainingFlops } from './cost.ts';
 
 export type TrainParams = z.output<(typeof train)['params']>;
 
@@ -78,7 +79,7 @@ export async function trainModels(p: TrainParams, lookback: number, jobs: readon
     }
   });
   const rows = jobs.reduce((sum, job) => sum + job.data.rows, 0) / jobs.length;
-  const planned = options.threads ?? spreadThreads(jobs.length, Math.round(rows), p.epochs);
+  const planned = options.threads ?? spreadThreads(jobs.length, Math.round(rows), p.epochs, trainingFlops(spec, rows, p.epochs));
   const total = p.epochs * jobs.length;
   let done = 0;
   const { results, threads } = await trainSpread(spec, shared, poolJobs, {
@@ -88,6 +89,8 @@ export async function trainModels(p: TrainParams, lookback: number, jobs: readon
     shuffle: p.shuffle,
     signal: options.signal,
     threads: planned,
+    // A model trained here (one job, or no worker) splits its steps over threads as train's model does.
+    stepThreads: stepThreads(spec, Math.min(p.batch_size, Math.round(rows)), cores()),
     name: options.name,
     onEpoch: (index, epoch) => options.onEpoch?.(++done, total, index, epoch),
   });
