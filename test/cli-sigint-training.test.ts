@@ -32,6 +32,8 @@ beforeAll(async () => {
   split:     { test_days: 10, lookback: 1 }
   train:     { units: 4, epochs: 2, batch_size: 5, seed: 42, spread_seeds: 0 }
   evaluate:  {}
+  forecast:  {}
+  backtest:  { folds: 2, horizon: 10 }
 `,
   );
   const run = await runCli(['run'], root);
@@ -59,7 +61,8 @@ test('Ctrl-C during a long training exits 130 and keeps the previous artifacts',
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (let i = 0; i < 3000 && !stdout.includes('train: about'); i++) await sleep(20);
-  expect(stdout).toMatch(/ {2}train: about \d+(\.\d)? (min|h) for 1 model of 16961 weights \(spread_seeds 0\)\n/);
+  // The forecast (1 model) and backtest (2 folds) of this pipeline train the same config: 4 models.
+  expect(stdout).toMatch(/ {2}train: about \d+(\.\d)? (min|h) for 4 models of 16961 weights \(spread_seeds 0; forecast 1; backtest 2 folds; set fewer backtest\.folds for fewer models\)\n/);
   const interrupted = Date.now();
   child.kill('SIGINT');
   const code = await exited;

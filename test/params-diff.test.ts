@@ -29,7 +29,7 @@ const recorded: Record<string, Record<string, unknown>> = {
 
 /** The train params forecast and backtest declare in their `uses` (backtest: not the seed spread). */
 function trainUses(withSpread: boolean): Record<string, unknown> {
-  const train = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, ...(withSpread ? { spread_seeds: 20 } : {}) };
+  const train = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, ...(withSpread ? { spread_seeds: 'auto' } : {}) };
   return Object.fromEntries(Object.entries(train).map(([key, value]) => [`train.${key}`, value]));
 }
 

@@ -48,7 +48,10 @@ describe('the estimate line', () => {
     expect(later).toEqual({ models: 26, forecast: 21, backtestFolds: 5 });
     expect(otherTrainings({ train: {} }, 20)).toEqual(none);
     expect(estimateLine({ seconds: 4000, models: 21, weights: 101, spreadSeeds: 20, auto: true, later })).toBe(
-      'about 67 min for 47 models of 101 weights (spread_seeds auto: 20; forecast 21; backtest 5 folds; set train.spread_seeds: 0 for fewer models)',
+      'about 67 min for 47 models of 101 weights (spread_seeds auto: 20; forecast 21; backtest 5 folds; set train.spread_seeds: 0 or fewer backtest.folds for fewer models)',
+    );
+    expect(estimateLine({ seconds: 4000, models: 1, weights: 101, spreadSeeds: 0, auto: false, later: otherTrainings({ backtest: { folds: 5 } }, 0) })).toBe(
+      'about 67 min for 6 models of 101 weights (spread_seeds 0; backtest 5 folds; set fewer backtest.folds for fewer models)',
     );
   });
 
@@ -87,7 +90,7 @@ describe('the train stage', () => {
     }
     const lines = events.filter((e) => e.startsWith('about '));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^about \d+(\.\d)? (min|h) for 25 models of 101 weights \(spread_seeds auto: 20; backtest 4 folds; set train\.spread_seeds: 0 for fewer models\)$/);
+    expect(lines[0]).toMatch(/^about \d+(\.\d)? (min|h) for 25 models of 101 weights \(spread_seeds auto: 20; backtest 4 folds; set train\.spread_seeds: 0 or fewer backtest\.folds for fewer models\)$/);
     expect(events.indexOf(lines[0]!)).toBeLessThan(events.findIndex((e) => e.startsWith('progress')));
     // Every epoch is still reported: the model's 3 and the 20 spread seeds' 3 each, from the first.
     const progress = events.filter((e) => e.startsWith('progress'));

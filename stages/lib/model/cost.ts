@@ -142,6 +142,10 @@ export function estimateLine(e: Estimate): string | undefined {
   const parts = [`spread_seeds ${e.auto ? `auto: ${e.spreadSeeds}` : e.spreadSeeds}`];
   if (e.later.forecast > 0) parts.push(`forecast ${e.later.forecast}`);
   if (e.later.backtestFolds > 0) parts.push(`backtest ${e.later.backtestFolds} fold${e.later.backtestFolds === 1 ? '' : 's'}`);
-  if (e.spreadSeeds > 0) parts.push(`set train.spread_seeds: 0 for ${e.later.models > 0 ? 'fewer models' : 'one model'}`);
+  // What trains fewer models: the spread (always optional) and the backtest's folds (the user's choice of
+  // test windows, so never cut automatically; they train side by side on the worker pool).
+  const folds = e.later.backtestFolds > 0;
+  if (e.spreadSeeds > 0) parts.push(`set train.spread_seeds: 0${folds ? ' or fewer backtest.folds' : ''} for ${e.later.models > 0 ? 'fewer models' : 'one model'}`);
+  else if (folds) parts.push('set fewer backtest.folds for fewer models');
   return `${aboutDuration(e.seconds)} for ${models} model${models === 1 ? '' : 's'} of ${e.weights} weights (${parts.join('; ')})`;
 }
