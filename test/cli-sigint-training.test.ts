@@ -5,25 +5,21 @@
 // batches of 64 (59 rows: steps big enough for worker threads), which the estimate line announces before it is
 // interrupted.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseLock } from '../pipeline/runner/lock.ts';
 import { runCli } from './helpers/cli.ts';
+import { realProject } from './helpers/realProject.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(repo, 'bin', 'pipeline.mjs');
 let root: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'pipeline-sigint-train-'));
-  await mkdir(join(root, 'data'));
-  await copyFile(join(repo, 'data', 'btc-usd-daily.csv'), join(root, 'data', 'btc-usd-daily.csv'));
-  await writeFile(
-    join(root, 'pipeline.yaml'),
+  root = await realProject(
     `stages:
   sample:    { days: 70, seed: 7 }
   ingest:    { source: sample }
@@ -35,6 +31,7 @@ beforeAll(async () => {
   forecast:  {}
   backtest:  { folds: 2, horizon: 10 }
 `,
+    'pipeline-sigint-train-',
   );
   const run = await runCli(['run'], root);
   if (run.code !== 0) throw new Error(`pipeline run failed (${run.code}):\n${run.stdout}\n${run.stderr}`);

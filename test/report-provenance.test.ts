@@ -20,7 +20,7 @@ beforeAll(async () => {
     version: 1,
     stages: {
       split: entry({ test_days: 30, lookback: 1 }),
-      train: entry({ units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 }),
+      train: entry({ units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 'auto' }),
     },
   };
   await writeFile(join(fixture.root, 'pipeline.lock'), formatLock(lock));
