@@ -1,18 +1,21 @@
-// No-op `pipeline run` vs no-op `snakemake -c1` on the full-size default project, side by side.
-// Goal (issue 2): ours takes at most a fifth of snakemake's wall time.
+// No-op `pipeline run` vs no-op `snakemake -c1` on the full-size default project, side by side, both as
+// typed. Goal (issues 2 and 14): ours takes at most a fifth of snakemake's wall time.
 //
 // The project is copied to bench/results/noop/ (gitignored; node_modules linked), run once in full
-// (sample writes the ~266 MB minute CSV the other stages read), then snakemake runs the six-rule
+// (sample writes the ~266 MB minute CSV the other stages read), then snakemake runs the nine-rule
 // bench/noop/Snakefile once with --forceall so its metadata (params, code, input triggers) is
-// complete, and `pipeline run` twice so the no-op witness exists. Then hyperfine times, alternating:
+// complete, and `pipeline run` twice so the no-op witness exists. `pipeline` is the command the README's
+// set-up gives (`npm link`: a symlink on PATH to bin/pipeline.mjs; bench/typed.ts makes the same one),
+// run by the shell. Then hyperfine times, alternating:
 //   pipeline run                           (what a user types: the stat-checked no-op fast path)
-//   PIPELINE_NO_FAST_PATH=1 pipeline run   (the full runner: tsx, config, fingerprints, stat cache)
+//   PIPELINE_NO_FAST_PATH=1 pipeline run   (the full runner: config, fingerprints, stat cache)
 //   snakemake -c1
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pipelineOnPath } from './typed.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(repo, 'bench', 'results', 'noop');
@@ -21,7 +24,12 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(cmd, args, { cwd: work, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function prepare(): void {
+/** `pipeline ARGS` as typed: the shell finds the command on PATH. */
+function typed(path: NodeJS.ProcessEnv, args: string): string {
+  return execFileSync('sh', ['-c', `pipeline ${args}`], { cwd: work, env: { ...path, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function prepare(path: NodeJS.ProcessEnv): void {
   const fresh = !existsSync(join(work, 'pipeline.lock'));
   mkdirSync(work, { recursive: true });
   // Code and config are re-copied every time, so a changed runner is never benchmarked stale; with
@@ -33,16 +41,16 @@ function prepare(): void {
   if (!existsSync(join(work, 'node_modules'))) symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'));
   if (fresh) {
     console.log('first run of the full pipeline (about half a minute)…');
-    sh('node', ['bin/pipeline.mjs', 'run']);
-    console.log('recording snakemake metadata: snakemake -c1 --forceall (reruns the six stages once)…');
+    typed(path, 'run');
+    console.log('recording snakemake metadata: snakemake -c1 --forceall (reruns the nine stages once)…');
     rmSync(join(work, '.snakemake'), { recursive: true, force: true });
     sh('snakemake', ['-c1', '-q', '--forceall']);
   }
   // Whatever snakemake's jobs rewrote, bring the lock up to date, then a plain no-op records the witness.
-  sh('node', ['bin/pipeline.mjs', 'run']);
-  const ours = sh('node', ['bin/pipeline.mjs', 'run']);
+  typed(path, 'run');
+  const ours = typed(path, 'run');
   const theirs = execFileSync('snakemake', ['-c1'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (!/^(✓ \w+ {2}skipped \(unchanged\)\n){6,7}$/.test(ours)) throw new Error(`pipeline run is not a no-op:\n${ours}`);
+  if (!/^(✓ \w+ {2}skipped \(unchanged\)\n){9}forecast for .*\n$/.test(ours)) throw new Error(`pipeline run is not a no-op:\n${ours}`);
   if (!existsSync(join(work, 'artifacts', '.cache', 'noop.json'))) throw new Error('no no-op witness was recorded');
   const snakeOut = theirs + sh('snakemake', ['-c1', '-n']);
   if (!/Nothing to be done/.test(snakeOut)) throw new Error(`snakemake is not a no-op:\n${snakeOut}`);
@@ -53,7 +61,8 @@ interface HyperfineResult {
 }
 
 export async function bench(): Promise<void> {
-  prepare();
+  const { env: path } = pipelineOnPath(work);
+  prepare(path);
   const out = join(work, 'hyperfine.json');
   const size = statSync(join(work, 'artifacts', 'sample', 'minutes.csv')).size;
   console.log(`source CSV: ${(size / 1e6).toFixed(0)} MB; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}`);
@@ -61,11 +70,11 @@ export async function bench(): Promise<void> {
     'hyperfine',
     [
       '--warmup', '2', '--runs', '15', '--style', 'basic', '--export-json', out,
-      '-n', 'pipeline run', 'node bin/pipeline.mjs run',
-      '-n', 'pipeline run (full runner)', 'PIPELINE_NO_FAST_PATH=1 node bin/pipeline.mjs run',
+      '-n', 'pipeline run', 'pipeline run',
+      '-n', 'pipeline run (full runner)', 'PIPELINE_NO_FAST_PATH=1 pipeline run',
       '-n', 'snakemake -c1', 'snakemake -c1 -q',
     ],
-    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NO_COLOR: '1' } },
+    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'], env: { ...path, NO_COLOR: '1' } },
   );
   const { results } = JSON.parse(readFileSync(out, 'utf8')) as HyperfineResult;
   const [ours, full, snake] = results;
