@@ -2,11 +2,11 @@
 // called directly. Layout: <root>/artifacts/<stage>/<file> for upstream artifacts, and a separate staging
 // folder per run (like the runner's) that the test inspects or moves into place itself.
 import { mkdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { DateDay, Table, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
+import type { OutputWriter, PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
 import { KAGGLE_HEADER } from '../stages/sample.ts';
 
 export interface StageRun {
@@ -16,6 +16,17 @@ export interface StageRun {
   readonly warnings: string[];
   /** Where this run wrote its outputs (the runner's staging folder). */
   readonly staging: string;
+}
+
+/** A plain writer of a file, as StageContext.writer gives one (without the runner's hashing). */
+export async function fileWriter(path: string): Promise<OutputWriter> {
+  const handle = await open(path, 'w');
+  return {
+    write: async (bytes) => {
+      for (let at = 0; at < bytes.byteLength; ) at += (await handle.write(bytes, at, bytes.byteLength - at)).bytesWritten;
+    },
+    close: () => handle.close(),
+  };
 }
 
 export async function tempProject(): Promise<string> {
@@ -62,6 +73,8 @@ export async function runStage<S extends Stage>(
       mkdirSync(file.endsWith('/') ? path : dirname(path), { recursive: true });
       return path;
     },
+    writer: (file) => fileWriter(ctx.output(file)),
+    writeFile: (file, bytes) => writeFile(ctx.output(file), bytes),
     signal: new AbortController().signal,
     progress: (p) => progress.push(p),
     info: (message) => info.push(message),

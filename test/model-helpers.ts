@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DateDay, Float64, Table, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import type { z } from 'zod';
 import type { PipelineParams, Progress, Stage, StageContext } from '../pipeline/contract/stage.ts';
+import { fileWriter } from './data-helpers.ts';
 
 export const DAY_MS = 86_400_000;
 /** 2020-01-01 as days since the epoch. */
@@ -127,6 +128,8 @@ export async function contextFor<S extends z.ZodType>(
     inputs: stage.inputs({}).map((i) => ('path' in i ? join(root, i.path) : join(root, 'artifacts', i.stage, i.file))),
     input: (from, file) => join(root, 'artifacts', from, file),
     output: (file) => join(outDir, file),
+    writer: (file) => fileWriter(join(outDir, file)),
+    writeFile: (file, bytes) => writeFile(join(outDir, file), bytes),
     signal: controller.signal,
     progress: (p) => progress.push(p),
     info: (m) => info.push(m),

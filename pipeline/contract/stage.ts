@@ -47,6 +47,14 @@ export interface PreviousRun {
   keep(file: string): Promise<void>;
 }
 
+/** An output being written by the runner's hashing writer (`StageContext.writer`). */
+export interface OutputWriter {
+  /** Appends the bytes (in order; the caller may reuse the buffer once the promise settles). */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Finishes the file. */
+  close(): Promise<void>;
+}
+
 export interface StageContext<P> {
   readonly name: string;
   /** This stage's effective parameters (validated, defaults applied, --set overrides applied). */
@@ -64,6 +72,21 @@ export interface StageContext<P> {
    *  moves into artifacts/<stage>/ only after `run` succeeds). For a folder output, the folder
    *  (`output('minutes.arrow/')`) or a file inside it (`output('minutes.arrow/2014-09.arrow')`). */
   output(file: string): string;
+  /**
+   * Opens one of this stage's declared outputs (or a file inside a folder output) for writing, as
+   * `output(file)` names it, and hashes the bytes on their way to the file: the runner records the
+   * output without reading it back. For big outputs written in chunks (minute CSVs, monthly Arrow
+   * parts). A file changed after `close()` by any other means is hashed again, as any other output.
+   */
+  writer(file: string): Promise<OutputWriter>;
+  /**
+   * Writes one of this stage's declared outputs (or a file inside a folder output) whole, hashed on the
+   * way like `writer`. When the same file of the stage's current artifacts already holds exactly these
+   * bytes (by the hash the runner recorded for it, its stat unchanged), it is hard-linked instead of
+   * written again: a rerun that computes the same monthly part costs no new write. Never modify the
+   * file afterwards.
+   */
+  writeFile(file: string, bytes: Uint8Array): Promise<void>;
   /** Set for an incremental stage when it can update its previous outputs (see PreviousRun). */
   readonly previous?: PreviousRun;
   /** Aborted on Ctrl-C: stop soon, partial outputs are discarded by the runner. */

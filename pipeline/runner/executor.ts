@@ -5,14 +5,14 @@
 // the next run resumes where this one stopped.
 import { mkdirSync } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RunCache } from './cache.ts';
 import { ConfigError, suggestion } from './config.ts';
 import type { PipelineEvent, RunResult, StageOutcome } from './events.ts';
-import { hashFolder, isFolder, type KnownFile, type Manifest } from './folder.ts';
+import { filesIn, hashFolder, isFolder, type KnownFile, type Manifest } from './folder.ts';
 import { artifactPath, withDownstream, withUpstream, type StageNode } from './graph.ts';
-import { sha256File, StatCache } from './hash.ts';
+import { sameStamp, sha256File, stampOf, StatCache } from './hash.ts';
 import { folderOf, offerPrevious, previousRun, type PreviousOffer } from './incremental.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
 import { acquireProjectLock, WaitInterrupted, type ProjectLock } from './mutex.ts';
@@ -24,6 +24,7 @@ import { LibraryReader } from './libraries.ts';
 import { pinLoaded } from './loaded.ts';
 import { loadedOtherwise, movedSince } from './verify.ts';
 import { recordTiming, type StageTiming } from './timings.ts';
+import { WrittenOutputs } from './written.ts';
 
 export interface RunOptions {
   /** Stage names; default every active stage. */
@@ -290,6 +291,15 @@ async function executeStage(
   const warnings: string[] = [];
   const stageDir = join(project.artifactsDir, name);
   const incremental = offer && previousRun(offer, stageDir, staging, node.outputs);
+  // A rerun that computes a file the current artifacts already hold (by the stat cache's vouched hash)
+  // links it instead of writing it again.
+  const written = new WrittenOutputs(async (path, hash, size) => {
+    const current = join(stageDir, relative(staging, path));
+    const known = stat.recorded(current);
+    if (!known || known.hash !== hash || known.size !== size) return undefined;
+    const now = await statFile(current).catch(() => undefined);
+    return now && sameStamp(known, stampOf(now)) ? current : undefined;
+  });
   const ctx: StageContext<unknown> = {
     name,
     params: project.params[name] ?? {},
@@ -310,6 +320,14 @@ async function executeStage(
       const path = join(staging, file);
       mkdirSync(isFolder(file) ? path : dirname(path), { recursive: true });
       return path;
+    },
+    async writer(file) {
+      if (isFolder(file)) throw new Error(`${name}: writer(${file}) names a folder; name a file inside it`);
+      return written.writer(ctx.output(file));
+    },
+    async writeFile(file, bytes) {
+      if (isFolder(file)) throw new Error(`${name}: writeFile(${file}) names a folder; name a file inside it`);
+      await written.writeFile(ctx.output(file), bytes);
     },
     ...(incremental ? { previous: incremental.previous } : {}),
     signal: signal ?? new AbortController().signal,
@@ -344,6 +362,12 @@ async function executeStage(
         for (const [kept, entry] of incremental?.kept ?? []) {
           if (kept.startsWith(file)) known.set(kept.slice(file.length), { ...entry, trusted: stat.entry(entry.from) });
         }
+        // Files the stage wrote through ctx.writer were hashed on the way (hashFolder checks their stat).
+        const inside = await filesIn(path).catch(() => [] as string[]);
+        for (const part of inside) {
+          const wrote = written.known(join(path, part));
+          if (wrote && !known.has(part)) known.set(part, wrote);
+        }
         const folder = await hashFolder(path, known);
         if (!folder) {
           absent.push(file);
@@ -358,7 +382,7 @@ async function executeStage(
         absent.push(file);
         continue;
       }
-      outputs[artifactPath(name, file)] = { size: st.size, hash: await sha256File(path) };
+      outputs[artifactPath(name, file)] = { size: st.size, hash: (await written.hashIfUnchanged(path)) ?? (await sha256File(path)) };
     }
     if (absent.length > 0) {
       const message = `finished without writing ${absent.join(', ')} (declared in its outputs())`;

@@ -215,6 +215,11 @@ export class StatCache {
     this.dirty = true;
   }
 
+  /** The hash recorded for a file with the stamp it was trusted for, if any (the caller compares the stamp). */
+  recorded(path: string): (FileStamp & { readonly hash: Sha256 }) | undefined {
+    return this.entries.get(path);
+  }
+
   /** The stamp a recorded hash was trusted for, if any. */
   entry(path: string): FileStamp | undefined {
     return this.entries.get(path);

@@ -5,7 +5,7 @@ import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import { findLine, readFirstLine, splitCsvFields } from '../lib/data/csv-header.ts';
 import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
 import { headerOf, LAYOUT_NAMES, LAYOUTS, type Layout } from '../lib/data/kaggle-layouts.ts';
-import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, readPart, type MinuteColumns } from '../lib/data/minute-parts.ts';
+import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, readPart, type MinuteColumns, type SavePart } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -365,6 +365,8 @@ interface Reading {
   readonly layout: Layout;
   readonly latest: number;
   readonly output: string;
+  /** Writes a finished monthly part through the runner's hashing writer. */
+  readonly save: SavePart;
 }
 
 /** Reads the whole source into fresh parts: the fast in-order pass, or a sorted one when that fails. */
@@ -374,7 +376,7 @@ async function fullRun(r: Reading, ctx: Context): Promise<IngestReport> {
   const attempt = async (mode: 'fast' | 'sorted') => {
     await rm(r.output, { recursive: true, force: true });
     await mkdir(r.output, { recursive: true });
-    const writer = new MinutePartsWriter(r.output);
+    const writer = new MinutePartsWriter(r.output, { save: r.save });
     const tally = new Tally();
     let restart: Restart | undefined;
     try {
@@ -470,11 +472,14 @@ async function appendRun(r: Reading, ctx: Context, path: string, previousSize: n
   await writeFile(tail, Buffer.concat([await headerBytes(path), await readRange(path, previousSize, size)]));
   const lastPart = monthOf(before.last_unix).name;
   let seededEmpty = 0;
-  const writer = new MinutePartsWriter(r.output, async (month, w) => {
-    if (month.name !== lastPart) return;
-    // The new rows continue the previous last month: its rows first, then theirs.
-    for await (const batch of readPart(previous.output(`${MINUTES}${month.name}`))) w.copyAll(columnsOf(batch), batch.numRows);
-    seededEmpty = w.emptyRows;
+  const writer = new MinutePartsWriter(r.output, {
+    save: r.save,
+    onOpen: async (month, w) => {
+      if (month.name !== lastPart) return;
+      // The new rows continue the previous last month: its rows first, then theirs.
+      for await (const batch of readPart(previous.output(`${MINUTES}${month.name}`))) w.copyAll(columnsOf(batch), batch.numRows);
+      seededEmpty = w.emptyRows;
+    },
   });
   const tally = new Tally(before.last_unix, Math.floor(before.last_unix / 86_400));
   let why: string | undefined;
@@ -532,7 +537,9 @@ export async function run(ctx: Context): Promise<void> {
       await connection.run(`SET temp_directory = ${quotedString(spill)}`);
       // Lets the scan run ahead of the consumer on all threads; the default (~1 MB) serializes it.
       await connection.run(`SET streaming_buffer_size = ${quotedString('32MB')}`);
-      const reading: Reading = { connection, source, spill, shown, layout, latest, output };
+      // Through the runner: hashed on the way, and a part the current artifacts already hold is linked.
+      const save: SavePart = (name, bytes) => ctx.writeFile(`${MINUTES}${name}`, bytes);
+      const reading: Reading = { connection, source, spill, shown, layout, latest, output, save };
       const change = ctx.previous?.inputs[0];
       if (change?.kind === 'appended') {
         const appended = await appendRun(reading, ctx, path, change.previousSize, change.size);

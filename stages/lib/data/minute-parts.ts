@@ -5,10 +5,10 @@
 // one go or rebuilt from its previous version plus new rows: a refresh and a run from scratch agree
 // byte for byte. Readers take the parts in name order as one table; aggregate also checks that each
 // part holds only its own month, which is what lets it trust the parts a refresh left unchanged.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
-import { ArrowFileSink, batchOf, float64, schemaOf, timestampSecondUtc } from './arrow.ts';
+import { RecordBatchFileWriter, RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { batchOf, float64, schemaOf, timestampSecondUtc } from './arrow.ts';
 
 /** The value columns of minutes.arrow, after the timestamp. */
 export const MINUTE_VALUE_COLUMNS = ['open', 'high', 'low', 'close', 'volume_btc', 'volume_usd', 'weighted_price'] as const;
@@ -208,24 +208,38 @@ function fresh<T>(make: () => T): T[] {
   return Array.from({ length: VALUE_COLUMNS }, make);
 }
 
+/** Writes a finished part's bytes (e.g. through the runner's hashing writer); default: a plain file write. */
+export type SavePart = (name: string, bytes: Uint8Array) => Promise<void>;
+
+/** Parts being written at once: a few months' bytes (~3 MB each) in memory at most. */
+const PENDING_PARTS = 4;
+
 /**
  * Writes sorted minutes into the monthly parts of a folder. The caller calls `enter(t)` before the rows
  * of a run at timestamp t (it opens t's part, closing the one before) and keeps each copied run inside
- * the month and inside `room()`.
+ * the month and inside `room()`. A part's record batches are kept in memory until its month ends, then
+ * serialised as one Arrow IPC file and written in one go while the next month fills: no stream to drain
+ * per month, and the bytes go to `save` whole (the runner hashes them on the way).
  */
 export class MinutePartsWriter {
   /** Names of the parts written, in order. */
   readonly parts: string[] = [];
-  #sink: ArrowFileSink | undefined;
   #month: Month | undefined;
+  #batches: RecordBatch[] = [];
   #batch = new MinuteBatch();
   #emptyRows = 0;
+  #pending: Promise<void>[] = [];
+  readonly #onOpen?: (month: Month, writer: MinutePartsWriter) => Promise<void>;
+  readonly #save: SavePart;
 
   /** `onOpen` runs when a part is opened, before its first row: e.g. to copy in the rows it had. */
   constructor(
     readonly dir: string,
-    private readonly onOpen?: (month: Month, writer: MinutePartsWriter) => Promise<void>,
-  ) {}
+    options: { onOpen?: (month: Month, writer: MinutePartsWriter) => Promise<void>; save?: SavePart } = {},
+  ) {
+    this.#onOpen = options.onOpen;
+    this.#save = options.save ?? ((name, bytes) => writeFile(join(dir, name), bytes));
+  }
 
   /** Rows without any value written so far (minutes without trade, as all-NaN rows). */
   get emptyRows(): number {
@@ -239,9 +253,8 @@ export class MinutePartsWriter {
     if (this.#month && month.start < this.#month.end) throw new Error(`minutes out of order: ${t} after the month ${this.#month.name}`);
     await this.#closePart();
     this.#month = month;
-    this.#sink = new ArrowFileSink(join(this.dir, month.name), MINUTES_SCHEMA);
     this.parts.push(month.name);
-    await this.onOpen?.(month, this);
+    await this.#onOpen?.(month, this);
     return month.end;
   }
 
@@ -253,7 +266,7 @@ export class MinutePartsWriter {
   /** Appends rows [from, to) (inside the current month, at most `room()` of them). */
   copy(rows: MinuteColumns, from: number, to: number): void {
     this.#emptyRows += this.#batch.copy(rows, from, to);
-    if (this.#batch.length === BATCH_ROWS) this.#sink!.write(this.#batch.take());
+    if (this.#batch.length === BATCH_ROWS) this.#batches.push(this.#batch.take());
   }
 
   /** Appends every row of `rows` (n of them), batch by batch. */
@@ -266,20 +279,41 @@ export class MinutePartsWriter {
   }
 
   async #closePart(): Promise<void> {
-    if (!this.#sink) return;
-    if (this.#batch.length > 0) this.#sink.write(this.#batch.take());
-    const sink = this.#sink;
-    this.#sink = undefined;
-    await sink.close();
+    const month = this.#month;
+    if (!month) return;
+    this.#month = undefined;
+    if (this.#batch.length > 0) this.#batches.push(this.#batch.take());
+    const bytes = partBytes(this.#batches);
+    this.#batches = [];
+    const saving = this.#save(month.name, bytes);
+    // Awaited in close(); a failure is not lost meanwhile.
+    saving.catch(() => undefined);
+    this.#pending.push(saving);
+    if (this.#pending.length >= PENDING_PARTS) await this.#pending.shift();
   }
 
   async close(): Promise<void> {
     await this.#closePart();
+    const pending = this.#pending;
+    this.#pending = [];
+    await Promise.all(pending);
   }
 
-  /** Stops writing; the current part is left incomplete (the caller removes the folder). */
+  /** Stops writing; the current part is not written (the caller removes the folder). */
   async abort(): Promise<void> {
-    await this.#sink?.abort();
-    this.#sink = undefined;
+    this.#month = undefined;
+    this.#batches = [];
+    const pending = this.#pending;
+    this.#pending = [];
+    await Promise.allSettled(pending);
   }
+}
+
+/** A part's record batches as the bytes of one Arrow IPC file (a part without rows still has its schema). */
+function partBytes(batches: readonly RecordBatch[]): Uint8Array {
+  const writer = new RecordBatchFileWriter();
+  if (batches.length === 0) writer.write(new MinuteBatch().take());
+  for (const batch of batches) writer.write(batch);
+  writer.finish();
+  return writer.toUint8Array(true);
 }

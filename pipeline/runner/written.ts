@@ -1,0 +1,98 @@
+// Outputs a stage wrote through the runner (StageContext.writer and writeFile): the bytes are hashed on
+// their way to the file, so recording a big output (a 266 MB minute CSV, a folder of monthly Arrow
+// parts) does not read it back. What is remembered is the hash with the file's stat right after it was
+// closed, the stat cache's trust model: when the outputs are recorded, a file whose size, mtime and
+// inode are still those is taken to hold the hashed bytes; any other is hashed from disk as before.
+//
+// writeFile also spares writing what is already there: when the stage's current artifact at the same
+// path is vouched for by the stat cache (stamp unchanged since its hash was recorded) and has exactly
+// the new bytes' hash, it is hard-linked into the staging folder instead of written. Same bytes, no new
+// pages: on this kind of machine, touching fresh memory for 250 MB of page cache costs seconds.
+import { createHash } from 'node:crypto';
+import { link, open, rm, stat } from 'node:fs/promises';
+import type { OutputWriter } from '../contract/stage.ts';
+import type { KnownFile } from './folder.ts';
+import type { Sha256 } from './hash.ts';
+
+/** The file of the current artifacts that holds exactly `hash` (size `size`) at this output path, if any. */
+export type SameBytes = (path: string, hash: Sha256, size: number) => Promise<string | undefined>;
+
+export class WrittenOutputs {
+  readonly #files = new Map<string, KnownFile>();
+
+  constructor(private readonly sameBytes: SameBytes = async () => undefined) {}
+
+  /** A writer of the file at `path` (absolute): created or truncated now. */
+  async writer(path: string): Promise<OutputWriter> {
+    this.#files.delete(path);
+    const handle = await open(path, 'w');
+    const hash = createHash('sha256');
+    let size = 0;
+    let closed = false;
+    return {
+      write: async (bytes) => {
+        if (closed) throw new Error(`${path}: written after close()`);
+        hash.update(bytes);
+        size += bytes.byteLength;
+        await writeAll(handle, bytes);
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await handle.close();
+        await this.#remember(path, size, hash.digest('hex') as Sha256);
+      },
+    };
+  }
+
+  /** Writes `bytes` to `path` whole, or links the current artifact that holds exactly them. */
+  async writeFile(path: string, bytes: Uint8Array): Promise<void> {
+    this.#files.delete(path);
+    const hash = createHash('sha256').update(bytes).digest('hex') as Sha256;
+    const same = await this.sameBytes(path, hash, bytes.byteLength);
+    await rm(path, { force: true });
+    if (same !== undefined) {
+      try {
+        await link(same, path);
+        await this.#remember(path, bytes.byteLength, hash);
+        return;
+      } catch {
+        // Another file system, or it just went away: write it.
+      }
+    }
+    const handle = await open(path, 'w');
+    try {
+      await writeAll(handle, bytes);
+    } finally {
+      await handle.close();
+    }
+    await this.#remember(path, bytes.byteLength, hash);
+  }
+
+  async #remember(path: string, size: number, hash: Sha256): Promise<void> {
+    const st = await stat(path);
+    // Only what was written here: anything else writing the same path meanwhile changed size or stamp.
+    if (st.size === size) this.#files.set(path, { size, hash, trusted: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } });
+  }
+
+  /** What was written at `path`, with the stat its hash is trusted for. */
+  known(path: string): KnownFile | undefined {
+    return this.#files.get(path);
+  }
+
+  /** Still the bytes hashed on the way (same size, mtime and inode)? Then their hash. */
+  async hashIfUnchanged(path: string): Promise<Sha256 | undefined> {
+    const known = this.#files.get(path);
+    if (!known?.trusted) return undefined;
+    const st = await stat(path).catch(() => undefined);
+    const t = known.trusted;
+    return st && st.size === t.size && st.mtimeMs === t.mtimeMs && st.ino === t.ino ? known.hash : undefined;
+  }
+}
+
+async function writeAll(handle: import('node:fs/promises').FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.byteLength; ) {
+    const { bytesWritten } = await handle.write(bytes, at, bytes.byteLength - at);
+    at += bytesWritten;
+  }
+}
