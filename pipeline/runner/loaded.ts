@@ -11,12 +11,14 @@
 //     fingerprint saw.
 //   - packages: a package folder something was loaded from is pinned, after a stage that needs it ran,
 //     to the version and integrity that stage's fingerprint saw.
+//   - the CLI's build (build.mjs): every source it bundles counts as loaded at start with the bytes it
+//     was built from, and every bundled package in the version and integrity it was built from.
 import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import type { Sha256 } from './hash.ts';
 import type { InstalledPackage, LibraryClosure } from './libraries.ts';
 import type { CodeClosure } from './modules.ts';
-import { loadedHashes, packageLoaded, settleModuleLoads } from './module-loads.mjs';
+import { builtPackage, loadedHashes, packageLoaded, settleModuleLoads } from './module-loads.mjs';
 
 const requireCache = createRequire(import.meta.url).cache;
 const pinnedCode = new Map<string, Sha256>();
@@ -44,7 +46,8 @@ export async function codeLoadedOtherwise(code: CodeClosure): Promise<string | u
 /** A package of `libraries` this process loaded in another version or with other content. */
 export function libraryLoadedOtherwise(libraries: LibraryClosure): { was: InstalledPackage; now: InstalledPackage } | undefined {
   for (const [folder, now] of libraries.folders) {
-    const was = pinnedPackages.get(folder);
+    // A package bundled into the CLI's build was loaded when the process started, as it was built.
+    const was = pinnedPackages.get(folder) ?? builtPackage(folder);
     if (was && (was.version !== now.version || was.integrity !== now.integrity)) return { was, now };
   }
   return undefined;

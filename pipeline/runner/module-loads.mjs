@@ -10,6 +10,8 @@ import { MessageChannel } from 'node:worker_threads';
 const modules = new Map();
 /** Package folders (…/node_modules/name) something was loaded from. */
 const packages = new Set();
+/** Packages bundled into the CLI's build (build.mjs): folder -> the version and integrity it was made from. */
+const built = new Map();
 /** @type {import('node:worker_threads').MessagePort | undefined} */
 let port;
 /** @type {Map<number, () => void>} */
@@ -37,9 +39,31 @@ export function recordModuleLoads() {
   register('./module-loads-hook.mjs', import.meta.url, { data: { port: channel.port2 }, transferList: [channel.port2] });
 }
 
+/**
+ * The CLI runs from its build (build.mjs): every source the build was made from counts as loaded, with
+ * the content it was built from, and every bundled package as loaded in the version it was built from.
+ * @param {{ modules: [string, string][], packages: [string, { name: string, version: string, integrity: string }][] }} build
+ */
+export function recordBuild(build) {
+  for (const [path, hash] of build.modules) {
+    const seen = modules.get(path) ?? new Set();
+    seen.add(hash);
+    modules.set(path, seen);
+  }
+  for (const [folder, installed] of build.packages) {
+    built.set(folder, installed);
+    packages.add(folder);
+  }
+}
+
+/** @param {string} folder @returns {{ name: string, version: string, integrity: string } | undefined} */
+export function builtPackage(folder) {
+  return built.get(folder);
+}
+
 /** True when this process records its module loads (the CLI does; an in-process caller may not). */
 export function recordingModuleLoads() {
-  return port !== undefined;
+  return port !== undefined || built.size > 0;
 }
 
 /** Resolves once every load reported before this call has arrived. */

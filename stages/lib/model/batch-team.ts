@@ -7,6 +7,7 @@
 // ~0.3 s), the step runs without it. A small job is never kept waiting for threads.
 import { Worker } from 'node:worker_threads';
 import type { LstmCore, LstmSpec } from './lstm-core.ts';
+import { workerScript } from '../../../pipeline/contract/worker.ts';
 
 // Control block slots (Int32).
 const GEN = 0; // bumped by this thread to start a step
@@ -100,13 +101,13 @@ export class BatchTeam {
     private readonly core: LstmCore,
     spec: LstmSpec,
     workers: number,
-    workerScript = new URL('./batch-worker.mjs', import.meta.url),
+    script = workerScript(new URL('./batch-worker.mjs', import.meta.url)),
   ) {
     const { lookback, units, layers, activation, dropout } = spec;
     for (let index = 0; index < Math.min(workers, MAX_WORKERS); index++) {
       this.control[RANK + index] = -1;
       try {
-        const worker = new Worker(workerScript, {
+        const worker = new Worker(script, {
           workerData: { spec: { lookback, units, layers, activation, dropout }, maxBatch: core.maxBatch, memory: core.memory, control: this.control, index },
         });
         // A worker that fails to start never becomes ready and is simply not used.

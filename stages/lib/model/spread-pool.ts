@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { LstmSpec } from './lstm.ts';
 import { abortError, trainFused, type TrainData } from './trainer.ts';
 import { cores } from './cost.ts';
+import { workerScript } from '../../../pipeline/contract/worker.ts';
 
 export interface SpreadJob {
   readonly seed: number;
@@ -154,7 +155,7 @@ function inWorkers(
     for (let t = 0; t < threads && !settled; t++) {
       let worker: Worker;
       try {
-        worker = new Worker(options.workerScript ?? new URL('./spread-worker.mjs', import.meta.url), { workerData });
+        worker = new Worker(options.workerScript ?? workerScript(new URL('./spread-worker.mjs', import.meta.url)), { workerData });
       } catch (error) {
         settle(() => (started ? reject(error) : resolve('no workers')));
         break;

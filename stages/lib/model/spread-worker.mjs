@@ -1,11 +1,11 @@
 // A worker thread of the seed-spread pool (stages/lib/model/spread-pool.ts): trains the models it is sent,
 // one at a time (on the pool's pairs, or on the pairs that come with the job), with the same fused
-// trainer as the main thread, so a model is bit for bit what a sequential run gives. Plain JS that
-// registers tsx itself: a worker does not inherit the main thread's TypeScript loader.
+// trainer as the main thread, so a model is bit for bit what a sequential run gives. Plain JS.
 import { parentPort, workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
 
-register();
+// From the CLI's build (pipeline/runner/build.mjs) this script and what it imports are plain JavaScript
+// already; from the sources, tsx compiles them (a worker does not inherit the main thread's loader).
+if (typeof __PIPELINE_BUILD__ === 'undefined') (await import('tsx/esm/api')).register();
 const { trainFused } = await import('./trainer.ts');
 const { spec, data, options } = workerData;
 
