@@ -1,8 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DataType, TimeUnit, type RecordBatch } from 'apache-arrow';
 import { ArrowFileSink, batchOf, dateDay, dateDayColumn, float64, isFloat64, isoDate, readArrowTable, schemaOf } from '../lib/data/arrow.ts';
-import { listParts, monthOfPart, readPart, type Month } from '../lib/data/minute-parts.ts';
+import { listParts, monthOfPart, readParts, type Month } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -275,9 +274,9 @@ function lastValid(bits: Uint8Array | null, from: number, to: number): number {
 /** Feeds the parts (in order) into the accumulator. */
 async function accumulate(ctx: Context, dir: string, parts: readonly string[], days: DailyAccumulator): Promise<void> {
   let rows = 0;
-  for (const part of parts) {
+  for await (const { part, batches } of readParts(dir, parts)) {
     const month = monthOfPart(part)!;
-    for await (const batch of readPart(join(dir, part))) {
+    for (const batch of batches) {
       ctx.signal.throwIfAborted();
       days.add(batch, month);
       rows += batch.numRows;
