@@ -3,7 +3,12 @@
 //   artifacts/.cache/objects/<sha256>        one file per distinct output content
 //   artifacts/.cache/runs/<fingerprint>.json  the lock entry that run produced
 // Objects are copies (reflinks where the file system can), never hard links: someone editing an
-// artifact in place must not corrupt the cached copy. A folder output is stored as its files' objects
+// artifact in place must not corrupt the cached copy. A big output file (1 MiB and more: the minute CSV,
+// the monthly parts) is not copied after its run, while it is the current artifact: it is moved into
+// the cache when a later run replaces it (adopt), if the stat cache still vouches that it holds the
+// bytes recorded for it. Copying half a gigabyte of fresh page cache after every first run would cost
+// more than the stages themselves on a small machine; going back to an earlier parameter value still
+// restores the earlier outputs, which were moved here when they were replaced. A folder output is stored as its files' objects
 // plus its manifest as one more object, under the folder's hash (the sha256 of the manifest's text),
 // as DVC stores a directory: files already in the cache are not copied again.
 import { constants } from 'node:fs';
@@ -28,6 +33,9 @@ export interface GcResult {
   readonly objects: number;
   readonly bytes: number;
 }
+
+/** Files of at least this size are kept when replaced, not copied after their run. */
+export const DEFER_BYTES = 1 << 20;
 
 function tmpName(path: string): string {
   return `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -58,12 +66,12 @@ export class RunCache {
     for (const [path, out] of Object.entries(entry.outputs)) {
       const source = join(stageDir, fileInStage(stage, path));
       if (!isFolder(path)) {
-        await this.keepObject(source, out);
+        if (out.size < DEFER_BYTES) await this.keepObject(source, out);
         continue;
       }
       const manifest = manifests[path];
       if (!manifest) throw new Error(`no manifest for the folder output ${path}`);
-      for (const [file, entry] of Object.entries(manifest)) await this.keepObject(join(source, file), entry);
+      for (const [file, entry] of Object.entries(manifest)) if (entry.size < DEFER_BYTES) await this.keepObject(join(source, file), entry);
       await this.saveManifest(manifest);
     }
     const record: RunRecord = { stage, saved: new Date().toISOString(), entry, seconds };
@@ -84,6 +92,34 @@ export class RunCache {
     const tmp = tmpName(object);
     await copyFile(source, tmp, constants.COPYFILE_FICLONE);
     await rename(tmp, object);
+  }
+
+  /**
+   * The big files of a run's outputs that are being replaced (`oldDir`: what was artifacts/<stage>/),
+   * moved in as objects when the cache has none yet. Only a file that `vouched` says still holds its
+   * recorded bytes (its stamp unchanged since its hash was recorded), and only one with no other link (a
+   * file the new outputs share by a hard link is not the cache's to take).
+   */
+  async adopt(
+    stage: string,
+    entry: LockEntry,
+    oldDir: string,
+    vouched: (livePath: string, file: string, hash: Sha256) => Promise<boolean>,
+  ): Promise<void> {
+    await mkdir(join(this.dir, 'objects'), { recursive: true });
+    for (const [path, out] of Object.entries(entry.outputs)) {
+      const inStage = fileInStage(stage, path);
+      const files = isFolder(path) ? await this.manifest(out.hash) : { '': out };
+      for (const [file, object] of Object.entries(files ?? {})) {
+        if (object.size < DEFER_BYTES || (await this.hasObject(object))) continue;
+        const inside = file === '' ? inStage : join(inStage, file);
+        const old = join(oldDir, inside);
+        const st = await stat(old).catch(() => undefined);
+        if (!st || st.nlink !== 1 || st.size !== object.size) continue;
+        if (!(await vouched(inside, old, object.hash))) continue;
+        await rename(old, this.objectPath(object.hash));
+      }
+    }
   }
 
   /** Stores a folder's manifest as the object named by the folder's hash. */

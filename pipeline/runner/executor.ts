@@ -175,7 +175,7 @@ async function execute(
         let restored = false;
         try {
           restored = await cache.restoreInto(record, staging);
-          if (restored) await swapIn(project.artifactsDir, name, staging);
+          if (restored) await swapIn(project.artifactsDir, name, staging, adoptReplaced(cache, stat, project, name, stages[name]));
         } finally {
           // After a successful swap the folder is gone and this is a no-op.
           await discardStaging(staging);
@@ -204,7 +204,7 @@ async function execute(
     // An incremental stage may update its previous outputs instead of starting over; never under --force.
     const offer = forced ? undefined : await offerPrevious(node, stages[name], check, cache);
     emit({ type: 'start', stage: name, reasons });
-    const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat, offer);
+    const result = await executeStage(project, node, check, opts.signal, emit, mutex, stat, offer, stages[name]);
     reader = new LibraryReader();
     // A parameter only the data shows to be unusable: a configuration error, reported at its place in
     // pipeline.yaml (exit 2). The stages before it are recorded; this one left nothing behind.
@@ -237,6 +237,20 @@ async function execute(
     outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.seconds, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
   }
   return { outcome, dry: false, stages: outcomes };
+}
+
+/**
+ * What swapIn hands the outputs it replaces to: the run cache moves in the big files it has no copy of
+ * (see RunCache.adopt), each vouched for by the stat cache as it was recorded under artifacts/<stage>/.
+ */
+function adoptReplaced(cache: RunCache, stat: StatCache, project: Project, name: string, previous: LockEntry | undefined) {
+  if (!previous) return undefined;
+  return (oldDir: string) =>
+    cache.adopt(name, previous, oldDir, async (inside, old, hash) => {
+      const known = stat.recorded(join(project.artifactsDir, name, inside));
+      const now = await statFile(old).catch(() => undefined);
+      return known !== undefined && known.hash === hash && now !== undefined && sameStamp(known, stampOf(now));
+    });
 }
 
 async function rememberOutput(stat: StatCache, project: Project, path: string, out: LockedOutput, manifest?: Manifest): Promise<void> {
@@ -282,6 +296,8 @@ async function executeStage(
   mutex: ProjectLock,
   stat: StatCache,
   offer: PreviousOffer | undefined,
+  /** The lock's record of the outputs this run replaces. */
+  previousEntry: LockEntry | undefined,
 ): Promise<StageResult> {
   const name = node.stage.name;
   const staging = await createStaging(project.artifactsDir, name);
@@ -391,7 +407,7 @@ async function executeStage(
     // Last moment to refuse: after this the outputs are in place, then recorded and cached.
     const moved = await movedSince(check.reads!, node.stage, project.modules, stat, project.root);
     if (moved) return { kind: 'discarded', message: `${moved}; not recorded` };
-    await swapIn(project.artifactsDir, name, staging);
+    await swapIn(project.artifactsDir, name, staging, adoptReplaced(new RunCache(project.artifactsDir), stat, project, name, previousEntry));
     const data = check.data!;
     const entry: LockEntry = {
       fingerprint: check.fingerprint!,

@@ -27,8 +27,11 @@ export function discardAllStagingSync(): void {
   activeStagingDirs.clear();
 }
 
-/** Replaces artifacts/<stage>/ with the staging folder: rename the old away, the new in, drop the old. */
-export async function swapIn(artifactsDir: string, stage: string, stagingDir: string): Promise<void> {
+/**
+ * Replaces artifacts/<stage>/ with the staging folder: rename the old away, the new in, drop the old.
+ * `beforeDrop` sees the old folder first (the run cache takes the big files it has no copy of yet).
+ */
+export async function swapIn(artifactsDir: string, stage: string, stagingDir: string, beforeDrop?: (old: string) => Promise<void>): Promise<void> {
   const target = join(artifactsDir, stage);
   const old = `${stagingDir}.old`;
   let moved = false;
@@ -40,7 +43,10 @@ export async function swapIn(artifactsDir: string, stage: string, stagingDir: st
   }
   await rename(stagingDir, target);
   activeStagingDirs.delete(stagingDir);
-  if (moved) await rm(old, { recursive: true, force: true });
+  if (!moved) return;
+  // Only an optimisation: whatever it could not take goes with the folder.
+  await beforeDrop?.(old).catch(() => undefined);
+  await rm(old, { recursive: true, force: true });
 }
 
 /** Leftovers of runs killed without a chance to clean up (SIGKILL, power loss); only under the project lock. */
