@@ -1,35 +1,21 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { basename } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { defineStage } from '../pipeline/contract/stage.ts';
 import { count } from '../pipeline/contract/text.ts';
 import { z } from 'zod';
 import { nonNegativeInt, oneOf, paramsOf } from '../pipeline/contract/params.ts';
+import { workerScript } from '../pipeline/contract/worker.ts';
 import { readDailyPrices, type DailyBar } from './lib/data/daily-prices.ts';
-import { headerOf, type Layout } from './lib/data/kaggle-layouts.ts';
-import { sfc32, type Random } from './lib/data/minute-random.ts';
+import { headerOf } from './lib/data/kaggle-layouts.ts';
+import { blockCsv, headerCsv } from './lib/data/minute-sample.ts';
+
+export { DayGenerator, noTradeShare } from './lib/data/minute-sample.ts';
 
 /** The notebook's (legacy) header, and today's. */
 export const KAGGLE_HEADER = headerOf('legacy');
 export const CURRENT_HEADER = headerOf('current');
 
 const MINUTES = 1440;
-/** Prices are generated as integers in micro-dollars so rounding can never leave the day's Low..High. */
-const MICRO = 1e6;
-const NAN_ROW = ',NaN,NaN,NaN,NaN,NaN,NaN,NaN\n';
-/** Rows are written in chunks of this many bytes (few, large writes). */
-const CHUNK_BYTES = 4 << 20;
-
-/**
- * Share of minutes without a trade on a day: 40% at the start of 2014 (about a third when the bundled
- * prices begin, Sept. 2014), falling to 3% by 2022, like the Bitstamp file, whose early years are sparse.
- * A function of the date only, so `days` does not change it.
- */
-export function noTradeShare(day: number): number {
-  const years = (day - Date.UTC(2014, 0, 1) / 86_400_000) / 365.25;
-  return Math.min(0.45, Math.max(0.02, 0.4 * Math.exp(-0.32 * years)));
-}
 
 /**
  * The generator takes a 32-bit seed: larger ones would wrap round (2^32 + 7 would make the same data as 7),
@@ -59,196 +45,91 @@ export const sample = defineStage({
       ctx.warn(`sample.days = ${ctx.params.days} is more than the ${count(all.length, 'day')} of ${basename(ctx.inputs[0]!)}: capped at ${all.length}`);
     }
 
-    const out = createWriteStream(ctx.output('minutes.csv'));
-    const closed = finished(out);
-    closed.catch(() => undefined);
+    // Blocks of days, written in order; with enough days, every other block is made by a worker thread.
+    const blocks: DailyBar[][] = [];
+    for (let i = 0; i < days.length; i += BLOCK_DAYS) blocks.push(days.slice(i, i + BLOCK_DAYS));
+    const out = await ctx.writer('minutes.csv');
+    const helper = blocks.length >= WORKER_BLOCKS ? new SampleWorker() : undefined;
+    // One block's write in flight while the next is made.
+    let writing: Promise<void> = Promise.resolve();
     try {
-      const day = new DayGenerator();
-      const chunk = new Uint8Array(CHUNK_BYTES);
-      let used = 0;
-      const flush = async () => {
-        // A copy: the stream keeps the buffer until it is written, and `chunk` is reused right away.
-        if (!out.write(chunk.slice(0, used))) await Promise.race([once(out, 'drain'), closed]);
-        used = 0;
-      };
-      const header = new TextEncoder().encode(`${headerOf(ctx.params.layout)}\n`);
-      chunk.set(header);
-      used = header.length;
-      for (let i = 0; i < days.length; i++) {
+      const byWorker = (k: number) => helper !== undefined && k % 2 === 1;
+      const asked = new Map<number, Promise<Uint8Array>>();
+      writing = out.write(headerCsv(ctx.params.layout));
+      let done = 0;
+      for (let k = 0; k < blocks.length; k++) {
         ctx.signal.throwIfAborted();
-        // Each day has its own generator stream: any suffix of days is the same data as in the full run.
-        const bytes = day.csv(days[i]!, sfc32(ctx.params.seed, days[i]!.day), ctx.params.layout);
-        if (used + bytes.length > CHUNK_BYTES) await flush();
-        chunk.set(bytes, used);
-        used += bytes.length;
-        if (i % 64 === 63 || i === days.length - 1) ctx.progress({ done: i + 1, total: days.length, label: 'days' });
+        // The worker's next blocks are asked for ahead, a few at a time (memory stays a few blocks).
+        for (let j = k; j < Math.min(blocks.length, k + 4); j++) {
+          if (byWorker(j) && !asked.has(j)) asked.set(j, helper!.block(blocks[j]!, ctx.params.seed, ctx.params.layout));
+        }
+        const bytes = byWorker(k) ? await asked.get(k)! : blockCsv(blocks[k]!, ctx.params.seed, ctx.params.layout);
+        asked.delete(k);
+        await writing;
+        writing = out.write(bytes);
+        done += blocks[k]!.length;
+        ctx.progress({ done, total: days.length, label: 'days' });
       }
-      await flush();
-      out.end();
-      await closed;
-    } catch (error) {
-      out.destroy();
-      throw error;
+      await writing;
+    } finally {
+      await writing.catch(() => undefined);
+      await helper?.stop();
+      await out.close();
     }
     ctx.info(`${count(days.length, 'day')}, ${count(days.length * MINUTES, 'minute row')}`);
   },
 });
 
+/** Days per block of the file (~3 MB of CSV). */
+const BLOCK_DAYS = 32;
+/** A worker thread pays for its start (~50 ms from the CLI's build) from this many blocks on. */
+const WORKER_BLOCKS = 16;
+
 /**
- * Makes one day's 1440 minute rows as CSV bytes. Buffers are reused from day to day. Both layouts draw
- * the same random numbers, so a seed gives the same minutes in either: the legacy layout writes a minute
- * without trades as NaN and each trade's own Weighted_Price; the current one writes timestamps as
- * integral floats (`1325412060.0`, as the published file does), no Weighted_Price, and a minute without
- * trades as Volume 0 with its four prices at the last close.
+ * A worker thread that makes blocks of days (stages/lib/data/sample-worker.mjs), one request at a time
+ * in order. If it cannot start, its blocks are made here instead: the bytes are the same either way.
  */
-export class DayGenerator {
-  readonly #bridge = new Float64Array(MINUTES + 1);
-  /** Minute boundary prices in micro-dollars: minute m opens at points[m] and closes at points[m + 1]. */
-  readonly #points = new Float64Array(MINUTES + 1);
-  /** Digits are written straight into bytes: number-to-string for 27M values would dominate the run. */
-  readonly #out = new CsvBytes(MINUTES * 160);
+class SampleWorker {
+  readonly #worker: Worker | undefined;
+  readonly #waiting = new Map<number, { resolve: (bytes: Uint8Array) => void; days: readonly DailyBar[]; seed: number; layout: 'legacy' | 'current' }>();
+  #next = 0;
+  #failed: Error | undefined;
 
-  csv(bar: DailyBar, random: Random, layout: Layout = 'legacy'): Uint8Array {
-    const lowU = Math.round(bar.low * MICRO);
-    const highU = Math.round(bar.high * MICRO);
-    this.#path(bar, random, lowU, highU);
-
-    const points = this.#points;
-    const out = this.#out;
-    out.reset();
-    const share = noTradeShare(bar.day);
-    // Typical wick grows with the price level, as in the real file.
-    const wickU = bar.close * 0.0004 * MICRO;
-    const meanVolumeU = 4 * MICRO;
-    const first = bar.day * 86_400;
-    const current = layout === 'current';
-    let lastClose = 0;
-    for (let m = 0; m < MINUTES; m++) {
-      out.integer(first + m * 60);
-      if (current) out.ascii('.0');
-      // The first and last minute always trade: they carry the day's real Open and Close.
-      if (m > 0 && m < MINUTES - 1 && random.uniform() < share) {
-        if (!current) out.ascii(NAN_ROW);
-        else out.comma().micro(lastClose).comma().micro(lastClose).comma().micro(lastClose).comma().micro(lastClose).ascii(',0.0\n');
-        continue;
-      }
-      const open = points[m]!;
-      const close = points[m + 1]!;
-      const high = Math.min(highU, Math.max(open, close) + Math.round((random.uniform() * wickU) / 1e4) * 1e4);
-      const low = Math.max(lowU, Math.min(open, close) - Math.round((random.uniform() * wickU) / 1e4) * 1e4);
-      const weighted = low + Math.round((high - low) * (0.25 + 0.5 * random.uniform()));
-      const volumeU = 1 + Math.round(-Math.log(1 - random.uniform()) * meanVolumeU);
-      const currencyU = Math.round((volumeU / MICRO) * (weighted / MICRO) * 100) * 1e4;
-      out.comma().micro(open).comma().micro(high).comma().micro(low).comma().micro(close);
-      lastClose = close;
-      if (current) out.comma().micro(volumeU).newline();
-      else out.comma().micro(volumeU).comma().micro(currencyU).comma().micro(weighted).newline();
+  constructor() {
+    try {
+      this.#worker = new Worker(workerScript(new URL('./lib/data/sample-worker.mjs', import.meta.url)));
+      this.#worker.on('message', ({ id, bytes }: { id: number; bytes: Uint8Array }) => {
+        const request = this.#waiting.get(id);
+        this.#waiting.delete(id);
+        request?.resolve(bytes);
+      });
+      const fail = (error: Error) => {
+        this.#failed = error;
+        // Whatever it still owed is made here.
+        for (const [id, request] of this.#waiting) {
+          this.#waiting.delete(id);
+          request.resolve(blockCsv(request.days, request.seed, request.layout));
+        }
+      };
+      this.#worker.on('error', fail);
+      this.#worker.on('exit', (code) => fail(new Error(`the sample worker stopped (exit code ${code})`)));
+    } catch (error) {
+      this.#failed = error as Error;
     }
-    return out.bytes();
   }
 
-  /**
-   * A Brownian bridge from Open to Close, stretched separately above and below the straight line so its
-   * highest point is exactly the day's High and its lowest exactly the Low; inner points rounded to cents.
-   */
-  #path(bar: DailyBar, random: Random, lowU: number, highU: number): void {
-    const bridge = this.#bridge;
-    bridge[0] = 0;
-    for (let k = 1; k <= MINUTES; k++) bridge[k] = bridge[k - 1]! + random.normal();
-    const end = bridge[MINUTES]!;
-    let up = Infinity;
-    let down = Infinity;
-    for (let k = 0; k <= MINUTES; k++) {
-      const b = bridge[k]! - (end * k) / MINUTES;
-      bridge[k] = b;
-      const line = bar.open + ((bar.close - bar.open) * k) / MINUTES;
-      if (b > 0) up = Math.min(up, (bar.high - line) / b);
-      else if (b < 0) down = Math.min(down, (line - bar.low) / -b);
-    }
-    if (!Number.isFinite(up)) up = 0;
-    if (!Number.isFinite(down)) down = 0;
-    const points = this.#points;
-    for (let k = 1; k < MINUTES; k++) {
-      const b = bridge[k]!;
-      const price = bar.open + ((bar.close - bar.open) * k) / MINUTES + (b > 0 ? up : down) * b;
-      points[k] = Math.min(highU, Math.max(lowU, Math.round(price * 100) * 1e4));
-    }
-    points[0] = Math.round(bar.open * MICRO);
-    points[MINUTES] = Math.round(bar.close * MICRO);
-  }
-}
-
-const COMMA = 44;
-const NEWLINE = 10;
-const DOT = 46;
-const ZERO = 48;
-
-/** An append-only byte buffer for ASCII CSV with exact decimal formatting of micro-unit integers. */
-class CsvBytes {
-  readonly #buffer: Uint8Array;
-  #length = 0;
-
-  constructor(capacity: number) {
-    this.#buffer = new Uint8Array(capacity);
+  block(days: readonly DailyBar[], seed: number, layout: 'legacy' | 'current'): Promise<Uint8Array> {
+    if (!this.#worker || this.#failed) return Promise.resolve(blockCsv(days, seed, layout));
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, { resolve, days, seed, layout });
+      this.#worker!.postMessage({ id, days, seed, layout });
+    });
   }
 
-  reset(): void {
-    this.#length = 0;
-  }
-
-  bytes(): Uint8Array {
-    return this.#buffer.subarray(0, this.#length);
-  }
-
-  comma(): this {
-    this.#buffer[this.#length++] = COMMA;
-    return this;
-  }
-
-  newline(): this {
-    this.#buffer[this.#length++] = NEWLINE;
-    return this;
-  }
-
-  ascii(text: string): this {
-    for (let i = 0; i < text.length; i++) this.#buffer[this.#length++] = text.charCodeAt(i);
-    return this;
-  }
-
-  /** A non-negative integer below 2^31 (timestamps until 2038, prices in whole dollars): int32 arithmetic. */
-  integer(value: number): this {
-    let v = value | 0;
-    let digits = 1;
-    for (let rest = v; rest >= 10; rest = (rest / 10) | 0) digits++;
-    let at = this.#length + digits;
-    this.#length = at;
-    do {
-      const next = (v / 10) | 0;
-      this.#buffer[--at] = ZERO + v - next * 10;
-      v = next;
-    } while (v > 0);
-    return this;
-  }
-
-  /** value / 1e6 in shortest decimal form (no trailing zeros), e.g. 465864014 -> "465.864014", 4.6e8 -> "460". */
-  micro(value: number): this {
-    const whole = Math.floor(value / MICRO);
-    let fraction = (value - whole * MICRO) | 0;
-    this.integer(whole);
-    if (fraction === 0) return this;
-    let digits = 6;
-    for (let next = (fraction / 10) | 0; next * 10 === fraction; next = (fraction / 10) | 0) {
-      fraction = next;
-      digits--;
-    }
-    this.#buffer[this.#length++] = DOT;
-    let at = this.#length + digits;
-    this.#length = at;
-    for (let i = 0; i < digits; i++) {
-      const next = (fraction / 10) | 0;
-      this.#buffer[--at] = ZERO + fraction - next * 10;
-      fraction = next;
-    }
-    return this;
+  async stop(): Promise<void> {
+    this.#failed ??= new Error('stopped');
+    this.#waiting.clear();
+    await this.#worker?.terminate();
   }
 }

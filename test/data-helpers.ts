@@ -25,7 +25,9 @@ export async function fileWriter(path: string): Promise<OutputWriter> {
     write: async (bytes) => {
       for (let at = 0; at < bytes.byteLength; ) at += (await handle.write(bytes, at, bytes.byteLength - at)).bytesWritten;
     },
-    close: () => handle.close(),
+    close: async () => {
+      await handle.close().catch(() => undefined);
+    },
   };
 }
 

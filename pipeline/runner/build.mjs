@@ -35,7 +35,7 @@ const FORMAT = 1;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENTRY = 'pipeline/cli/main.ts';
 /** Worker scripts (named by new URL(…, import.meta.url) in the pools): built as entries of their own. */
-const WORKERS = ['stages/lib/model/spread-worker.mjs', 'stages/lib/model/batch-worker.mjs'];
+const WORKERS = ['stages/lib/model/spread-worker.mjs', 'stages/lib/model/batch-worker.mjs', 'stages/lib/data/sample-worker.mjs'];
 /** Loaded from node_modules as they are: native addons, tfjs' CommonJS bundle, the tools. */
 const EXTERNAL = ['@duckdb/node-api', '@duckdb/node-bindings', '@resvg/resvg-js', '@tensorflow/tfjs', '@tensorflow/tfjs-node', 'esbuild', 'tsx'];
 /** The one module shared with bin/pipeline.mjs: the record of what this process loaded. */

@@ -1,0 +1,13 @@
+// A worker thread of the sample stage (stages/sample.ts): makes the CSV bytes of the blocks of days it is
+// sent, one at a time, with the same generator as the stage's own thread. Plain JS.
+import { parentPort } from 'node:worker_threads';
+
+// From the CLI's build (pipeline/runner/build.mjs) this script and what it imports are plain JavaScript
+// already; from the sources, tsx compiles them (a worker does not inherit the main thread's loader).
+if (typeof __PIPELINE_BUILD__ === 'undefined') (await import('tsx/esm/api')).register();
+const { blockCsv } = await import('./minute-sample.ts');
+
+parentPort.on('message', ({ id, days, seed, layout }) => {
+  const bytes = blockCsv(days, seed, layout);
+  parentPort.postMessage({ id, bytes }, [bytes.buffer]);
+});
