@@ -1,75 +1,68 @@
-// CSV -> daily series on the full-size sample (~3.9M minute rows): our ingest + aggregate stages (DuckDB
-// read_csv streamed into Arrow, then typed-array grouping; artifacts written) against the notebook's pandas
-// code (bench/data/pandas_daily.py, Debian's python3-pandas) on the same file, in one run.
-// Goal (issue 3): at least 10x faster than pandas, peak RSS at most 400 MB.
+// CSV -> daily series on the full-size sample (~3.9M minute rows), in both Kaggle layouts, each figure
+// next to its peers in the same run, all as whole processes:
+//   ours:    `pipeline run ingest aggregate --force`, as typed (the `pipeline` command the README's
+//            set-up gives; bench/typed.ts). The same data as the last run, so each monthly part that
+//            comes out byte for byte the same is linked, not written again (the runner's writeFile).
+//   ours, every part written: the same after `rm -rf artifacts/ingest artifacts/aggregate` (a first
+//            ingest of a file: 250 MB of Arrow written and hashed).
+//   DuckDB:  its own scan of the same CSV in a Node process, every column parsed with the layout's
+//            explicit schema and summed, default threads (bench/data/duckdb-scan.mjs).
+//   pandas:  the notebook's code (read_csv, to_datetime, groupby().mean(); bench/data/pandas_daily.py),
+//            legacy layout only (the current layout has no Weighted_Price to average).
+// Goals: issue 14, ours at most 1.5x DuckDB's scan and peak RSS at most 400 MB in both layouts; issue 3,
+// ours against pandas.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tableFromIPC } from 'apache-arrow';
-import { sample } from '../stages/sample.ts';
-import { runStage } from '../test/data-helpers.ts';
+import { pipelineOnPath } from './typed.ts';
 
 const exec = promisify(execFile);
-const project = fileURLToPath(new URL('..', import.meta.url));
-/** Scratch project for the 300 MB sample and the artifacts (bench/results/ is gitignored). */
-const work = join(project, 'bench', 'results', 'data');
+const repo = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const TIME = '/usr/bin/time';
+const LAYOUTS = ['legacy', 'current'] as const;
+type Layout = (typeof LAYOUTS)[number];
 
 interface Measured {
-  /** Ours only: the two stages' own wall seconds. */
-  ingest_seconds?: number;
-  aggregate_seconds?: number;
-  /** Wall seconds of the work itself (read to daily series written), from inside the process. */
-  seconds: number;
-  /** CPU seconds (all threads) over the same span: less sensitive than wall time to a busy machine. */
-  cpu_seconds: number;
-  /** CPU seconds of the whole process (start-up and imports included), from /usr/bin/time. */
-  process_cpu_seconds?: number;
-  /** Peak resident set of the whole process (interpreter, libraries and all). */
-  peak_rss_mb: number;
-  /** Wall seconds of the whole process, start-up and imports included. */
-  process_seconds: number;
+  /** Wall seconds of the whole process. */
+  readonly seconds: number;
+  /** User + system CPU seconds of the whole process (all threads). */
+  readonly cpu: number;
+  readonly rss_mb: number;
+  readonly stdout: string;
 }
 
-/** Runs a command under /usr/bin/time -v (when present) and merges its figures with the JSON it prints. */
-async function measure(command: string, args: string[]): Promise<Measured> {
+/** A shell command under /usr/bin/time, whole process. */
+async function measure(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<Measured> {
   const started = performance.now();
-  const { stdout, stderr } = TIME
-    ? await exec(TIME, ['-v', command, ...args], { cwd: project, maxBuffer: 1 << 24 })
-    : await exec(command, args, { cwd: project, maxBuffer: 1 << 24 });
-  const processSeconds = (performance.now() - started) / 1000;
-  const own = JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
-  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
-  return {
-    ...own,
-    peak_rss_mb: rss ? Number(rss[1]) / 1024 : own.peak_rss_mb,
-    process_cpu_seconds: user && system ? Number(user[1]) + Number(system[1]) : undefined,
-    process_seconds: processSeconds,
-  };
+  const { stdout, stderr } = await exec(TIME, ['-f', 'TIME %U %S %M', 'sh', '-c', command], { cwd, env, maxBuffer: 1 << 24 });
+  const seconds = (performance.now() - started) / 1000;
+  const [user, system, rss] = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)!.slice(1).map(Number);
+  return { seconds, cpu: user! + system!, rss_mb: rss! / 1024, stdout };
 }
 
-async function ensureSample(): Promise<string> {
-  const csv = join(work, 'artifacts', 'sample', 'minutes.csv');
-  if (!existsSync(csv)) {
-    await mkdir(work, { recursive: true });
-    console.log('making the full-size sample (sample stage, every day, seed 7)...');
-    const started = performance.now();
-    await runStage(sample, work, { inputs: [join(project, 'data', 'btc-usd-daily.csv')] });
-    console.log(`  sample: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+/** The project of one layout: the embedded sample in that layout, ingested once. */
+async function project(layout: Layout, env: NodeJS.ProcessEnv): Promise<string> {
+  const root = join(repo, 'bench', 'results', `data-${layout}`);
+  await mkdir(join(root, 'data'), { recursive: true });
+  await writeFile(join(root, 'pipeline.yaml'), `stages:\n  sample: { layout: ${layout} }\n`);
+  // The daily prices the sample is made from (an input of the sample stage).
+  await writeFile(join(root, 'data', 'btc-usd-daily.csv'), await readFile(join(repo, 'data', 'btc-usd-daily.csv')));
+  if (!existsSync(join(root, 'artifacts', 'aggregate', 'daily.arrow'))) {
+    console.log(`making the full-size sample in the ${layout} layout and ingesting it once...`);
   }
-  return csv;
+  await measure('pipeline run ingest aggregate', root, env);
+  return root;
 }
 
 /** Largest relative difference between our daily price and pandas' (same dates expected). */
-async function compare(pandasCsv: string): Promise<{ days: number; maxRelative: number }> {
-  const table = tableFromIPC(await readFile(join(work, 'artifacts', 'aggregate', 'daily.arrow')));
+async function compare(root: string, pandasCsv: string): Promise<{ days: number; maxRelative: number }> {
+  const table = tableFromIPC(await readFile(join(root, 'artifacts', 'aggregate', 'daily.arrow')));
   const ours = new Map<string, number>();
   for (const row of table.toArray()) {
     const r = row.toJSON() as { date: number; price: number };
@@ -87,45 +80,72 @@ async function compare(pandasCsv: string): Promise<{ days: number; maxRelative: 
   return { days: lines.length, maxRelative };
 }
 
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Row {
+  readonly name: string;
+  readonly runs: Measured[];
+}
+
 export async function bench(): Promise<void> {
-  const csv = await ensureSample();
-  const bytes = (await readFile(csv)).byteLength;
-  console.log(`input: ${csv.slice(project.length)} (${(bytes / 1e6).toFixed(0)} MB)`);
-
-  // Alternating runs, best of each: the machine may be busy with other work (its load is printed).
-  const runs = Number(process.env.BENCH_RUNS ?? 2);
-  const pandasOut = join(work, 'pandas-daily.csv');
-  const oursRuns: Measured[] = [];
-  const pandasRuns: Measured[] = [];
-  console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (${availableParallelism()} cores); ${runs} runs each`);
-  for (let i = 0; i < runs; i++) {
-    oursRuns.push(await measure(process.execPath, ['--import', 'tsx', join(project, 'bench', 'data', 'run-ours.ts'), work]));
-    pandasRuns.push(await measure(PYTHON, [join(project, 'bench', 'data', 'pandas_daily.py'), csv, pandasOut]));
+  const { env } = pipelineOnPath(repo);
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const results: Record<string, unknown> = {};
+  for (const layout of LAYOUTS) {
+    const root = await project(layout, env);
+    const csv = join(root, 'artifacts', 'sample', 'minutes.csv');
+    const bytes = (await readFile(csv)).byteLength;
+    console.log(`\n### ${layout} layout: ${(bytes / 1e6).toFixed(0)} MB CSV`);
+    console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (${availableParallelism()} cores); ${runs} rounds, alternating`);
+    const rows: Row[] = [
+      { name: '`pipeline run ingest aggregate --force`', runs: [] },
+      { name: 'the same, every part written (artifacts removed first)', runs: [] },
+      { name: 'DuckDB scan (all columns, explicit schema, summed)', runs: [] },
+    ];
+    if (layout === 'legacy') rows.push({ name: 'pandas (the notebook\'s code)', runs: [] });
+    const pandasOut = join(root, 'pandas-daily.csv');
+    for (let i = 0; i < runs; i++) {
+      const forced = await measure('pipeline run ingest aggregate --force', root, env);
+      if (!/✓ ingest {2}[\d.]+ s\n[\s\S]*✓ aggregate {2}[\d.]+ s/.test(forced.stdout)) throw new Error(`bench data: not a forced run:\n${forced.stdout}`);
+      rows[0]!.runs.push(forced);
+      await rm(join(root, 'artifacts', 'ingest'), { recursive: true, force: true });
+      await rm(join(root, 'artifacts', 'aggregate'), { recursive: true, force: true });
+      rows[1]!.runs.push(await measure('pipeline run ingest aggregate --force', root, env));
+      rows[2]!.runs.push(await measure(`node ${join(repo, 'bench', 'data', 'duckdb-scan.mjs')} ${csv} ${layout}`, repo, env));
+      if (layout === 'legacy') rows[3]!.runs.push(await measure(`${PYTHON} ${join(repo, 'bench', 'data', 'pandas_daily.py')} ${csv} ${pandasOut}`, repo, env));
+    }
+    const parts = (await readdir(join(root, 'artifacts', 'ingest', 'minutes.arrow'))).length;
+    const f = (values: number[], unit: string, digits = 2) => `${median(values).toFixed(digits)} ${unit}`;
+    console.log('');
+    console.log(`| ${layout} layout, whole process, median of ${runs} | wall | CPU | peak RSS |`);
+    console.log('|---|---|---|---|');
+    for (const row of rows) {
+      console.log(`| ${row.name} | ${f(row.runs.map((r) => r.seconds), 's')} | ${f(row.runs.map((r) => r.cpu), 's')} | ${f(row.runs.map((r) => r.rss_mb), 'MB', 0)} |`);
+    }
+    const ours = median(rows[0]!.runs.map((r) => r.seconds));
+    const written = median(rows[1]!.runs.map((r) => r.seconds));
+    const duck = median(rows[2]!.runs.map((r) => r.seconds));
+    const rss = Math.max(...rows[0]!.runs.map((r) => r.rss_mb), ...rows[1]!.runs.map((r) => r.rss_mb));
+    console.log('');
+    console.log(`ours / DuckDB scan: ${(ours / duck).toFixed(2)}x (goal <= 1.5x: ${ours / duck <= 1.5 ? 'met' : 'NOT met'}); every part written: ${(written / duck).toFixed(2)}x`);
+    console.log(`peak RSS at most ${rss.toFixed(0)} MB (goal <= 400 MB: ${rss <= 400 ? 'met' : 'NOT met'}); ${parts} monthly parts`);
+    const layoutResult: Record<string, unknown> = { csv_mb: bytes / 1e6, ratio: ours / duck, written_ratio: written / duck, rows };
+    if (layout === 'legacy') {
+      const pandas = median(rows[3]!.runs.map((r) => r.seconds));
+      const check = await compare(root, pandasOut);
+      console.log(`pandas / ours: ${(pandas / ours).toFixed(2)}x faster (every part written: ${(pandas / written).toFixed(2)}x); same daily price as pandas on all ${check.days} days: max relative difference ${check.maxRelative.toExponential(1)}`);
+      layoutResult.pandas_speedup = pandas / ours;
+      layoutResult.check = check;
+    }
+    results[layout] = layoutResult;
   }
-  const best = (all: Measured[]) => all.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  const ours = best(oursRuns);
-  const pandas = best(pandasRuns);
-  console.log(`runs (work seconds): ours ${oursRuns.map((m) => m.seconds.toFixed(2)).join(', ')}; pandas ${pandasRuns.map((m) => m.seconds.toFixed(2)).join(', ')}`);
-  const check = await compare(pandasOut);
-
-  const ratio = pandas.seconds / ours.seconds;
-  const cpuRatio = pandas.cpu_seconds / ours.cpu_seconds;
-  const f = (value: number | undefined, width: number, unit: string) => `${value === undefined ? '-' : value.toFixed(2)} ${unit}`.padStart(width);
-  const row = (name: string, m: Measured) =>
-    `| ${name.padEnd(32)} | ${f(m.seconds, 8, 's')} | ${f(m.cpu_seconds, 8, 's')} | ${f(m.process_seconds, 8, 's')} | ${f(m.process_cpu_seconds, 8, 's')} | ${f(m.peak_rss_mb, 8, 'MB')} |`;
-  console.log('');
-  console.log('| CSV -> daily series (best run)   | work     | work cpu | process  | proc cpu | peak RSS |');
-  console.log('|----------------------------------|----------|----------|----------|----------|----------|');
-  console.log(row('ours: ingest + aggregate', ours));
-  console.log(row('pandas (notebook code)', pandas));
-  console.log('');
-  console.log(`ours, per stage: ingest ${ours.ingest_seconds!.toFixed(2)} s, aggregate ${ours.aggregate_seconds!.toFixed(2)} s`);
-  console.log(`speed-up (work wall time): ${ratio.toFixed(2)}x; by work CPU time: ${cpuRatio.toFixed(2)}x (goal >= 10x: ${ratio >= 10 ? 'met' : 'NOT met'})`);
-  console.log(`peak RSS: ${ours.peak_rss_mb.toFixed(0)} MB vs pandas ${pandas.peak_rss_mb.toFixed(0)} MB (goal <= 400 MB: ${ours.peak_rss_mb <= 400 ? 'met' : 'NOT met'})`);
-  console.log(`same daily price as pandas on all ${check.days} days: max relative difference ${check.maxRelative.toExponential(1)}`);
   await writeFile(
-    join(project, 'bench', 'results', 'data.json'),
-    `${JSON.stringify({ when: new Date().toISOString(), load: loadavg(), input_mb: bytes / 1e6, ours, pandas, ratio, cpuRatio, check, oursRuns, pandasRuns }, null, 2)}\n`,
+    join(repo, 'bench', 'results', 'data.json'),
+    `${JSON.stringify({ when: new Date().toISOString(), load: loadavg(), results }, (k, v) => (k === 'stdout' ? undefined : v), 2)}\n`,
   );
 }
 
