@@ -16,6 +16,7 @@ import { loadTf } from '../stages/lib/model/tf.ts';
 import { spreadSeeds } from '../stages/lib/model/spread-seeds.ts';
 import { trainModels, type TrainParams } from '../stages/lib/model/train-models.ts';
 import { foldsOf } from '../stages/run/backtest.ts';
+import { pipelineOnPath } from './typed.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(repo, 'bench', 'results', 'forecast');
@@ -23,8 +24,11 @@ const RUNS = 3;
 
 const TRAIN = { units: 4, layers: 1, activation: 'sigmoid', dropout: 0, epochs: 30, batch_size: 5, learning_rate: 0.001, shuffle: true, seed: 42, spread_seeds: 20 } satisfies TrainParams;
 
+/** `pipeline …` as typed: the command the README's set-up puts on PATH, run by the shell. */
+let typed: NodeJS.ProcessEnv | undefined;
 function pipeline(args: string[]): string {
-  return execFileSync('node', ['bin/pipeline.mjs', ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  typed ??= pipelineOnPath(work).env;
+  return execFileSync('sh', ['-c', `pipeline ${args.join(' ')}`], { cwd: work, env: { ...typed, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function prepare(): void {

@@ -18,6 +18,7 @@ import { readPairs, type Pairs } from '../stages/lib/data/pairs.ts';
 import { flopsPerPair, stepThreads } from '../stages/lib/model/cost.ts';
 import { loadTf } from '../stages/lib/model/tf.ts';
 import { buildModel } from '../stages/lib/model/model.ts';
+import { pipelineOnPath } from './typed.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -139,9 +140,10 @@ export function crossover(rows: { flops: number; ratio: number | null }[], limit
 export async function grid(): Promise<void> {
   const epochs = Number(process.env.BENCH_EPOCHS ?? 30);
   const project = await scratchProject();
-  const bin = join(project.dir, 'bin', 'pipeline.mjs');
+  // `pipeline …` as typed: the command the README's set-up puts on PATH, run by the shell.
+  const typed = pipelineOnPath(project.dir).env;
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    run(process.execPath, [bin, ...args], { cwd: project.dir, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 1 << 24 });
+    run('sh', ['-c', `pipeline ${args.join(' ')}`], { cwd: project.dir, env: { ...typed, NO_COLOR: '1', ...env }, maxBuffer: 1 << 24 });
   const rows: Row[] = [];
   try {
     console.log(`\n### train stage across model sizes: ${epochs} epochs, one model (spread_seeds 0), whole process\n`);
