@@ -76,7 +76,7 @@ export async function runStage<S extends Stage>(
       return path;
     },
     writer: (file) => fileWriter(ctx.output(file)),
-    writeFile: (file, bytes) => writeFile(ctx.output(file), bytes),
+    writeFile: (file, bytes) => writeFile(ctx.output(file), bytes instanceof Uint8Array ? bytes : Buffer.concat(bytes)),
     signal: new AbortController().signal,
     progress: (p) => progress.push(p),
     info: (message) => info.push(message),

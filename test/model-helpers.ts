@@ -129,7 +129,7 @@ export async function contextFor<S extends z.ZodType>(
     input: (from, file) => join(root, 'artifacts', from, file),
     output: (file) => join(outDir, file),
     writer: (file) => fileWriter(join(outDir, file)),
-    writeFile: (file, bytes) => writeFile(join(outDir, file), bytes),
+    writeFile: (file, bytes) => writeFile(join(outDir, file), bytes instanceof Uint8Array ? bytes : Buffer.concat(bytes)),
     signal: controller.signal,
     progress: (p) => progress.push(p),
     info: (m) => info.push(m),

@@ -80,13 +80,13 @@ export interface StageContext<P> {
    */
   writer(file: string): Promise<OutputWriter>;
   /**
-   * Writes one of this stage's declared outputs (or a file inside a folder output) whole, hashed on the
-   * way like `writer`. When the same file of the stage's current artifacts already holds exactly these
+   * Writes one of this stage's declared outputs (or a file inside a folder output) whole, from one
+   * buffer or from chunks in order, hashed on the way like `writer`. When the same file of the stage's current artifacts already holds exactly these
    * bytes (by the hash the runner recorded for it, its stat unchanged), it is hard-linked instead of
    * written again: a rerun that computes the same monthly part costs no new write. Never modify the
    * file afterwards.
    */
-  writeFile(file: string, bytes: Uint8Array): Promise<void>;
+  writeFile(file: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Set for an incremental stage when it can update its previous outputs (see PreviousRun). */
   readonly previous?: PreviousRun;
   /** Aborted on Ctrl-C: stop soon, partial outputs are discarded by the runner. */

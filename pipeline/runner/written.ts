@@ -45,16 +45,23 @@ export class WrittenOutputs {
     };
   }
 
-  /** Writes `bytes` to `path` whole, or links the current artifact that holds exactly them. */
-  async writeFile(path: string, bytes: Uint8Array): Promise<void> {
+  /** Writes `bytes` (one buffer, or chunks in order) to `path` whole, or links the current artifact that holds exactly them. */
+  async writeFile(path: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     this.#files.delete(path);
-    const hash = createHash('sha256').update(bytes).digest('hex') as Sha256;
-    const same = await this.sameBytes(path, hash, bytes.byteLength);
+    const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
+    const digest = createHash('sha256');
+    let size = 0;
+    for (const chunk of chunks) {
+      digest.update(chunk);
+      size += chunk.byteLength;
+    }
+    const hash = digest.digest('hex') as Sha256;
+    const same = await this.sameBytes(path, hash, size);
     await rm(path, { force: true });
     if (same !== undefined) {
       try {
         await link(same, path);
-        await this.#remember(path, bytes.byteLength, hash);
+        await this.#remember(path, size, hash);
         return;
       } catch {
         // Another file system, or it just went away: write it.
@@ -62,11 +69,11 @@ export class WrittenOutputs {
     }
     const handle = await open(path, 'w');
     try {
-      await writeAll(handle, bytes);
+      await writeChunks(handle, chunks);
     } finally {
       await handle.close();
     }
-    await this.#remember(path, bytes.byteLength, hash);
+    await this.#remember(path, size, hash);
   }
 
   async #remember(path: string, size: number, hash: Sha256): Promise<void> {
@@ -87,6 +94,20 @@ export class WrittenOutputs {
     const st = await stat(path).catch(() => undefined);
     const t = known.trusted;
     return st && st.size === t.size && st.mtimeMs === t.mtimeMs && st.ino === t.ino ? known.hash : undefined;
+  }
+}
+
+/** Writes the chunks in order, as few system calls as the kernel takes (writev, resumed after a short write). */
+async function writeChunks(handle: import('node:fs/promises').FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let pending = chunks.filter((chunk) => chunk.byteLength > 0);
+  while (pending.length > 0) {
+    // At most IOV_MAX (1024) buffers a call.
+    const batch = pending.slice(0, 1024);
+    let { bytesWritten } = await handle.writev(batch);
+    let done = 0;
+    while (done < batch.length && bytesWritten >= batch[done]!.byteLength) bytesWritten -= batch[done++]!.byteLength;
+    const rest = done < batch.length ? [batch[done]!.subarray(bytesWritten), ...batch.slice(done + 1)] : [];
+    pending = [...rest, ...pending.slice(batch.length)];
   }
 }
 

@@ -7,7 +7,7 @@
 // part holds only its own month, which is what lets it trust the parts a refresh left unchanged.
 import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchFileWriter, RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { batchOf, float64, schemaOf, timestampSecondUtc } from './arrow.ts';
 
 /** The value columns of minutes.arrow, after the timestamp. */
@@ -170,13 +170,45 @@ function rangeMask(b: number, at: number, end: number): number {
   return (b === at >> 3 ? (0xff << (at & 7)) & 0xff : 0xff) & (b === end >> 3 ? 0xff >> (7 - (end & 7)) : 0xff);
 }
 
-/** Kept rows gathered into the columns of one record batch (buffers reused from batch to batch). */
+/** The buffers of one record batch being filled: timestamps, and each value column with its validity. */
+interface BatchBuffers {
+  readonly timestamps: Int32Array;
+  readonly values: Float64Array[];
+  readonly validity: Uint8Array[];
+}
+
+/**
+ * Batch buffers used again once the part that held them is written: a month's 3 MB of columns is
+ * neither allocated nor freed per batch. (On a VM that hands freed memory back to its host, touching
+ * fresh memory is what a big write costs most.)
+ */
+class BufferPool {
+  readonly #free: BatchBuffers[] = [];
+
+  take(): BatchBuffers {
+    const reused = this.#free.pop();
+    if (!reused) {
+      return { timestamps: new Int32Array(2 * BATCH_ROWS), values: fresh(() => new Float64Array(BATCH_ROWS)), validity: fresh(() => new Uint8Array(BATCH_ROWS / 8)) };
+    }
+    // copy() needs the validity bits of rows not yet written to be 0.
+    for (const validity of reused.validity) validity.fill(0);
+    return reused;
+  }
+
+  give(buffers: readonly BatchBuffers[]): void {
+    this.#free.push(...buffers);
+  }
+}
+
+/** Kept rows gathered into the columns of one record batch. */
 class MinuteBatch {
   length = 0;
-  readonly #timestamps = new Int32Array(2 * BATCH_ROWS);
-  readonly #values = fresh(() => new Float64Array(BATCH_ROWS));
-  readonly #validity = fresh(() => new Uint8Array(BATCH_ROWS / 8));
+  #buffers: BatchBuffers;
   readonly #nulls = new Array<number>(VALUE_COLUMNS).fill(0);
+
+  constructor(private readonly pool: BufferPool) {
+    this.#buffers = pool.take();
+  }
 
   /**
    * Appends rows [from, to) of `rows`, at most up to BATCH_ROWS. Null slots get the value 0 (what a
@@ -187,15 +219,16 @@ class MinuteBatch {
     const at = this.length;
     const n = to - from;
     if (n <= 0) return 0;
-    this.#timestamps.set(rows.timestamps.subarray(2 * from, 2 * to), 2 * at);
+    const { timestamps, values, validity } = this.#buffers;
+    timestamps.set(rows.timestamps.subarray(2 * from, 2 * to), 2 * at);
     // The bytes of the validity bitmaps that hold rows [at, at + n), and which of their bits those are.
     const end = at + n - 1;
     const firstByte = at >> 3;
     const lastByte = end >> 3;
     for (let c = 0; c < VALUE_COLUMNS; c++) {
-      const target = this.#values[c]!;
+      const target = values[c]!;
       target.set(rows.values[c]!.subarray(from, to), at);
-      const bits = this.#validity[c]!;
+      const bits = validity[c]!;
       const nulls = copyBits(rows.validity[c]!, from, bits, at, n);
       if (nulls === 0) continue;
       this.#nulls[c]! += nulls;
@@ -210,33 +243,35 @@ class MinuteBatch {
     let empty = 0;
     for (let b = firstByte; b <= lastByte; b++) {
       let any = 0;
-      for (let c = 0; c < VALUE_COLUMNS; c++) any |= this.#validity[c]![b]!;
+      for (let c = 0; c < VALUE_COLUMNS; c++) any |= validity[c]![b]!;
       empty += POPCOUNT[~any & rangeMask(b, at, end) & 0xff]!;
     }
     return empty;
   }
 
   /**
-   * The rows so far as a record batch, in arrays of exactly their length (copied out: a month fills a
-   * 64K-row buffer only part way), and the buffers cleared for the next batch.
+   * The rows so far as a record batch over views of exactly their length (no copy), and the buffers
+   * they live in, which the caller gives back to the pool once the batch is written; the next rows go
+   * into buffers from the pool.
    */
-  take(): RecordBatch {
+  take(): { batch: RecordBatch; buffers: BatchBuffers } {
     const length = this.length;
     const bytes = Math.ceil(length / 8);
+    const buffers = this.#buffers;
     const columns = [
-      { type: MINUTES_SCHEMA.fields[0]!.type, values: new BigInt64Array(this.#timestamps.slice(0, 2 * length).buffer) },
-      ...this.#values.map((values, c) => ({
+      { type: MINUTES_SCHEMA.fields[0]!.type, values: new BigInt64Array(buffers.timestamps.buffer, buffers.timestamps.byteOffset, length) },
+      ...buffers.values.map((values, c) => ({
         type: MINUTES_SCHEMA.fields[c + 1]!.type,
-        values: values.slice(0, length),
-        validity: this.#validity[c]!.slice(0, bytes),
+        values: values.subarray(0, length),
+        validity: buffers.validity[c]!.subarray(0, bytes),
         nullCount: this.#nulls[c]!,
       })),
     ];
     const batch = batchOf(MINUTES_SCHEMA, length, columns);
     this.length = 0;
-    for (const validity of this.#validity) validity.fill(0, 0, bytes);
     this.#nulls.fill(0);
-    return batch;
+    this.#buffers = this.pool.take();
+    return { batch, buffers };
   }
 }
 
@@ -244,8 +279,8 @@ function fresh<T>(make: () => T): T[] {
   return Array.from({ length: VALUE_COLUMNS }, make);
 }
 
-/** Writes a finished part's bytes (e.g. through the runner's hashing writer); default: a plain file write. */
-export type SavePart = (name: string, bytes: Uint8Array) => Promise<void>;
+/** Writes a finished part's bytes, in order (e.g. through the runner's hashing writer); default: a plain file write. */
+export type SavePart = (name: string, chunks: readonly Uint8Array[]) => Promise<void>;
 
 /** Parts being written at once: a few months' bytes (~3 MB each) in memory at most. */
 const PENDING_PARTS = 4;
@@ -262,7 +297,10 @@ export class MinutePartsWriter {
   readonly parts: string[] = [];
   #month: Month | undefined;
   #batches: RecordBatch[] = [];
-  #batch = new MinuteBatch();
+  /** The buffers the current part's batches live in. */
+  #held: BatchBuffers[] = [];
+  readonly #pool = new BufferPool();
+  #batch = new MinuteBatch(this.#pool);
   #emptyRows = 0;
   #pending: Promise<void>[] = [];
   readonly #onOpen?: (month: Month, writer: MinutePartsWriter) => Promise<void>;
@@ -274,7 +312,7 @@ export class MinutePartsWriter {
     options: { onOpen?: (month: Month, writer: MinutePartsWriter) => Promise<void>; save?: SavePart } = {},
   ) {
     this.#onOpen = options.onOpen;
-    this.#save = options.save ?? ((name, bytes) => writeFile(join(dir, name), bytes));
+    this.#save = options.save ?? ((name, chunks) => writeFile(join(dir, name), chunks));
   }
 
   /** Rows without any value written so far (minutes without trade, as all-NaN rows). */
@@ -302,7 +340,7 @@ export class MinutePartsWriter {
   /** Appends rows [from, to) (inside the current month, at most `room()` of them). */
   copy(rows: MinuteColumns, from: number, to: number): void {
     this.#emptyRows += this.#batch.copy(rows, from, to);
-    if (this.#batch.length === BATCH_ROWS) this.#batches.push(this.#batch.take());
+    if (this.#batch.length === BATCH_ROWS) this.#keep(this.#batch.take());
   }
 
   /** Appends every row of `rows` (n of them), batch by batch. */
@@ -318,14 +356,22 @@ export class MinutePartsWriter {
     const month = this.#month;
     if (!month) return;
     this.#month = undefined;
-    if (this.#batch.length > 0) this.#batches.push(this.#batch.take());
-    const bytes = partBytes(this.#batches);
+    if (this.#batch.length > 0) this.#keep(this.#batch.take());
+    const chunks = partChunks(this.#batches);
+    const held = this.#held;
     this.#batches = [];
-    const saving = this.#save(month.name, bytes);
+    this.#held = [];
+    // The buffers go back to the pool once the part's bytes (views of them) are written.
+    const saving = this.#save(month.name, chunks).finally(() => this.#pool.give(held));
     // Awaited in close(); a failure is not lost meanwhile.
     saving.catch(() => undefined);
     this.#pending.push(saving);
     if (this.#pending.length >= PENDING_PARTS) await this.#pending.shift();
+  }
+
+  #keep({ batch, buffers }: { batch: RecordBatch; buffers: BatchBuffers }): void {
+    this.#batches.push(batch);
+    this.#held.push(buffers);
   }
 
   async close(): Promise<void> {
@@ -339,17 +385,32 @@ export class MinutePartsWriter {
   async abort(): Promise<void> {
     this.#month = undefined;
     this.#batches = [];
+    this.#held = [];
     const pending = this.#pending;
     this.#pending = [];
     await Promise.allSettled(pending);
   }
 }
 
-/** A part's record batches as the bytes of one Arrow IPC file (a part without rows still has its schema). */
-function partBytes(batches: readonly RecordBatch[]): Uint8Array {
+/** The writer's output collected as it comes: the chunks of the file, in order (views, not copies). */
+class ChunkSink extends AsyncByteQueue {
+  readonly chunks: Uint8Array[] = [];
+
+  override write(value: Uint8Array): void {
+    if (value.byteLength > 0) this.chunks.push(value);
+  }
+}
+
+/**
+ * A part's record batches as the chunks of one Arrow IPC file (a part without rows still has its
+ * schema): the writer's own framing and padding, and the column buffers themselves, not copied.
+ */
+function partChunks(batches: readonly RecordBatch[]): Uint8Array[] {
+  const sink = new ChunkSink();
   const writer = new RecordBatchFileWriter();
-  if (batches.length === 0) writer.write(new MinuteBatch().take());
+  writer.reset(sink);
+  if (batches.length === 0) writer.write(new MinuteBatch(new BufferPool()).take().batch);
   for (const batch of batches) writer.write(batch);
   writer.finish();
-  return writer.toUint8Array(true);
+  return sink.chunks;
 }
