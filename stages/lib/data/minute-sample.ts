@@ -20,23 +20,23 @@ export function noTradeShare(day: number): number {
   return Math.min(0.45, Math.max(0.02, 0.4 * Math.exp(-0.32 * years)));
 }
 
-/** The CSV bytes of consecutive days, as one buffer (a block of the sample's file). */
-export function blockCsv(days: readonly DailyBar[], seed: number, layout: Layout): Uint8Array {
+/** Bytes one day's CSV can take at most (the generator's own buffer). */
+export const DAY_CAPACITY = MINUTES * 160;
+
+/**
+ * The CSV bytes of consecutive days (a block of the sample's file), written into `into` (at least
+ * `days.length * DAY_CAPACITY` bytes; a new buffer when not given): a view of it.
+ */
+export function blockCsv(days: readonly DailyBar[], seed: number, layout: Layout, into?: Uint8Array): Uint8Array {
+  const block = into ?? new Uint8Array(days.length * DAY_CAPACITY);
   const generator = new DayGenerator();
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for (const bar of days) {
-    const bytes = generator.csv(bar, sfc32(seed, bar.day), layout).slice();
-    parts.push(bytes);
-    length += bytes.length;
-  }
-  const block = new Uint8Array(length);
   let at = 0;
-  for (const part of parts) {
-    block.set(part, at);
-    at += part.length;
+  for (const bar of days) {
+    const bytes = generator.csv(bar, sfc32(seed, bar.day), layout);
+    block.set(bytes, at);
+    at += bytes.length;
   }
-  return block;
+  return block.subarray(0, at);
 }
 
 /** The header line of a layout, as bytes. */

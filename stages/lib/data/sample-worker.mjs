@@ -7,7 +7,8 @@ import { parentPort } from 'node:worker_threads';
 if (typeof __PIPELINE_BUILD__ === 'undefined') (await import('tsx/esm/api')).register();
 const { blockCsv } = await import('./minute-sample.ts');
 
-parentPort.on('message', ({ id, days, seed, layout }) => {
-  const bytes = blockCsv(days, seed, layout);
-  parentPort.postMessage({ id, bytes }, [bytes.buffer]);
+// Each request brings the buffer to fill; it goes back with the block in it.
+parentPort.on('message', ({ id, days, seed, layout, buffer }) => {
+  const bytes = blockCsv(days, seed, layout, new Uint8Array(buffer));
+  parentPort.postMessage({ id, buffer, length: bytes.length }, [buffer]);
 });
