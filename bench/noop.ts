@@ -29,7 +29,7 @@ function typed(path: NodeJS.ProcessEnv, args: string): string {
   return execFileSync('sh', ['-c', `pipeline ${args}`], { cwd: work, env: { ...path, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function prepare(path: NodeJS.ProcessEnv): void {
+function prepare(): NodeJS.ProcessEnv {
   const fresh = !existsSync(join(work, 'pipeline.lock'));
   mkdirSync(work, { recursive: true });
   // Code and config are re-copied every time, so a changed runner is never benchmarked stale; with
@@ -39,6 +39,8 @@ function prepare(path: NodeJS.ProcessEnv): void {
   }
   cpSync(join(repo, 'bench', 'noop', 'Snakefile'), join(work, 'Snakefile'), { preserveTimestamps: true });
   if (!existsSync(join(work, 'node_modules'))) symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'));
+  // The copy's own `pipeline` command, as npm link would make it there.
+  const { env: path } = pipelineOnPath(work);
   if (fresh) {
     console.log('first run of the full pipeline (about half a minute)…');
     typed(path, 'run');
@@ -54,6 +56,7 @@ function prepare(path: NodeJS.ProcessEnv): void {
   if (!existsSync(join(work, 'artifacts', '.cache', 'noop.json'))) throw new Error('no no-op witness was recorded');
   const snakeOut = theirs + sh('snakemake', ['-c1', '-n']);
   if (!/Nothing to be done/.test(snakeOut)) throw new Error(`snakemake is not a no-op:\n${snakeOut}`);
+  return path;
 }
 
 interface HyperfineResult {
@@ -61,8 +64,7 @@ interface HyperfineResult {
 }
 
 export async function bench(): Promise<void> {
-  const { env: path } = pipelineOnPath(work);
-  prepare(path);
+  const path = prepare();
   const out = join(work, 'hyperfine.json');
   const size = statSync(join(work, 'artifacts', 'sample', 'minutes.csv')).size;
   console.log(`source CSV: ${(size / 1e6).toFixed(0)} MB; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}`);
