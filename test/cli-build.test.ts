@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { buildDir, currentBuild, makeBuild } from '../pipeline/runner/build.mjs'
 import { codeLoadedOtherwise, libraryLoadedOtherwise } from '../pipeline/runner/loaded.ts';
 import { recordBuild } from '../pipeline/runner/module-loads.mjs';
 import type { Sha256 } from '../pipeline/runner/hash.ts';
+import { parseLock } from '../pipeline/runner/lock.ts';
 
 const exec = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -78,3 +79,27 @@ test('run from a build, a module of a stage that differs from what the build was
   const libraries = { versions: {}, packages: [], hash: undefined, folders: new Map([[folder, { name: 'left-pad', version: '1.0.1', integrity: 'sha512-new' }]]), read: [], absent: [] };
   expect(libraryLoadedOtherwise(libraries)?.was.version).toBe('1.0.0');
 });
+
+test('the CLI run from its build computes every artifact the sources compute through tsx, worker threads included', async () => {
+  // 1000 days: enough for the sample's worker thread and the seed spread's worker pool.
+  await writeFile(join(copy, 'pipeline.yaml'), 'stages:\n  sample: { days: 1000 }\n');
+  const run = (env: NodeJS.ProcessEnv) =>
+    exec(process.execPath, [join(copy, 'bin', 'pipeline.mjs'), 'run'], { cwd: copy, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 1 << 24 });
+  const outputs = async () => {
+    const lock = parseLock(await readFile(join(copy, 'pipeline.lock'), 'utf8'));
+    // train/report.json records wall-clock seconds.
+    return Object.fromEntries(Object.entries(lock.stages).map(([stage, entry]) => [stage, Object.fromEntries(Object.entries(entry.outputs).filter(([path]) => !path.endsWith('train/report.json')))]));
+  };
+  // On two cores or more the spread trains on worker threads (built ones, from the build).
+  const threads = availableParallelism() >= 2 ? /on [2-8] threads/ : /on 1 thread/;
+  const built = await run({});
+  expect(currentBuild(copy)).toBeDefined();
+  expect(built.stdout).toMatch(new RegExp(`seed spread: 20 more seeds of the same config in [\\d.]+ s ${threads.source}`));
+  const fromBuild = await outputs();
+  await rm(join(copy, 'artifacts'), { recursive: true, force: true });
+  await rm(join(copy, 'pipeline.lock'), { force: true });
+  const sources = await run({ PIPELINE_NO_BUILD: '1' });
+  expect(sources.stdout).toMatch(new RegExp(`seed spread: 20 more seeds of the same config in [\\d.]+ s ${threads.source}`));
+  expect(await outputs()).toEqual(fromBuild);
+  expect(Object.keys(fromBuild)).toEqual(['sample', 'ingest', 'aggregate', 'scale', 'split', 'train', 'evaluate', 'forecast', 'backtest']);
+}, 180_000);
