@@ -1,7 +1,7 @@
 // Content hashes. sha256 is streamed so a ~300 MB source CSV never sits in memory, and a stat cache
 // (size, mtime, ctime, inode, device -> hash) spares rehashing a large file that has not been touched since.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -172,9 +172,11 @@ export class StatCache {
    * as the whole hash, and remembered with it.
    */
   async state(path: string, prefix?: number): Promise<FileState | undefined> {
+    // Sync: a stat is a few microseconds, a trip through the thread pool far more, and a check stats
+    // hundreds of files (a folder output of monthly parts) one after another.
     let st;
     try {
-      st = await stat(path);
+      st = statSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
