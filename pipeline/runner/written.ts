@@ -4,12 +4,14 @@
 // closed, the stat cache's trust model: when the outputs are recorded, a file whose size, mtime and
 // inode are still those is taken to hold the hashed bytes; any other is hashed from disk as before.
 //
-// writeFile also spares writing what is already there: when the stage's current artifact at the same
+// writeFile writes a big file past the page cache (contract/direct-io.ts) where it can, and it also
+// spares writing what is already there: when the stage's current artifact at the same
 // path is vouched for by the stat cache (stamp unchanged since its hash was recorded) and has exactly
 // the new bytes' hash, it is hard-linked into the staging folder instead of written. Same bytes, no new
 // pages: on this kind of machine, touching fresh memory for 250 MB of page cache costs seconds.
 import { createHash } from 'node:crypto';
 import { link, open, rm, stat } from 'node:fs/promises';
+import { AlignedBuffer, writeDirect } from '../contract/direct-io.ts';
 import type { OutputWriter } from '../contract/stage.ts';
 import type { KnownFile } from './folder.ts';
 import type { Sha256 } from './hash.ts';
@@ -17,8 +19,15 @@ import type { Sha256 } from './hash.ts';
 /** The file of the current artifacts that holds exactly `hash` (size `size`) at this output path, if any. */
 export type SameBytes = (path: string, hash: Sha256, size: number) => Promise<string | undefined>;
 
+/** Files of at least this size are written past the page cache (see contract/direct-io.ts). */
+const DIRECT_BYTES = 1 << 20;
+
 export class WrittenOutputs {
   readonly #files = new Map<string, KnownFile>();
+  /** Aligned buffers for direct writes, one per write in flight. */
+  readonly #buffers: AlignedBuffer[] = [];
+  /** Direct I/O was refused here once: the rest go through the cache. */
+  #direct = true;
 
   constructor(private readonly sameBytes: SameBytes = async () => undefined) {}
 
@@ -65,6 +74,18 @@ export class WrittenOutputs {
         return;
       } catch {
         // Another file system, or it just went away: write it.
+      }
+    }
+    if (this.#direct && size >= DIRECT_BYTES) {
+      const buffer = this.#buffers.pop() ?? new AlignedBuffer();
+      try {
+        if (await writeDirect(path, chunks, size, buffer)) {
+          await this.#remember(path, size, hash);
+          return;
+        }
+        this.#direct = false;
+      } finally {
+        this.#buffers.push(buffer);
       }
     }
     const handle = await open(path, 'w');

@@ -5,9 +5,10 @@
 // one go or rebuilt from its previous version plus new rows: a refresh and a run from scratch agree
 // byte for byte. Readers take the parts in name order as one table; aggregate also checks that each
 // part holds only its own month, which is what lets it trust the parts a refresh left unchanged.
-import { open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AsyncByteQueue, RecordBatchFileWriter, RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { AlignedBuffer, readDirect } from '../../../pipeline/contract/direct-io.ts';
 import { batchOf, float64, schemaOf, timestampSecondUtc } from './arrow.ts';
 
 /** The value columns of minutes.arrow, after the timestamp. */
@@ -74,40 +75,43 @@ export async function* readPart(path: string): AsyncGenerator<RecordBatch> {
 }
 
 /**
- * Reads the parts of a folder one after another into two buffers used in turn, the next part's read
- * already under way while the caller works through the current one: no new 3 MB buffer per month for
- * the garbage collector, no wait between parts. Each part's batches are views of its buffer, valid only
- * until the part after next is read: use them before asking for more, and keep nothing of them.
+ * Reads the parts of a folder in order into a few buffers used in turn, the next parts' reads already
+ * under way while the caller works through the current one: no new 3 MB buffer per month for the
+ * garbage collector, no wait between parts. Each part's batches are views of its buffer, valid only
+ * until the caller asks for the next part: use them before that, and keep nothing of them.
  */
 export async function* readParts(dir: string, parts: readonly string[]): AsyncGenerator<{ part: string; batches: Iterable<RecordBatch> }> {
-  const buffers = [Buffer.alloc(0), Buffer.alloc(0)];
+  // Past the page cache where the platform allows it (the parts were written so): see contract/direct-io.ts.
+  const buffers = Array.from({ length: READ_AHEAD + 1 }, () => new AlignedBuffer());
+  let direct = true;
   const read = async (index: number) => {
-    const handle = await open(join(dir, parts[index]!), 'r');
-    try {
-      const { size } = await handle.stat();
-      const slot = index % 2;
-      if (buffers[slot]!.length < size) buffers[slot] = Buffer.allocUnsafe(Math.ceil(size * 1.25));
-      const buffer = buffers[slot]!;
-      for (let at = 0; at < size; ) {
-        const { bytesRead } = await handle.read(buffer, at, size - at, at);
-        if (bytesRead === 0) throw new Error(`${join(dir, parts[index]!)}: shorter than its size (${size} bytes)`);
-        at += bytesRead;
-      }
-      return buffer.subarray(0, size);
-    } finally {
-      await handle.close();
+    const path = join(dir, parts[index]!);
+    if (direct) {
+      const bytes = await readDirect(path, buffers[index % buffers.length]!);
+      if (bytes) return bytes;
+      direct = false;
     }
+    return readFile(path);
   };
-  let next = parts.length > 0 ? read(0) : undefined;
-  for (let i = 0; i < parts.length; i++) {
-    const bytes = await next!;
-    // The other buffer is free again: the caller is done with the part before this one.
-    next = i + 1 < parts.length ? read(i + 1) : undefined;
+  const pending: Promise<Uint8Array>[] = [];
+  const ask = (index: number) => {
+    if (index >= parts.length) return;
+    const reading = read(index);
     // A failed read ahead surfaces when its part is asked for, not as an unhandled rejection before.
-    next?.catch(() => undefined);
+    reading.catch(() => undefined);
+    pending.push(reading);
+  };
+  for (let i = 0; i < READ_AHEAD; i++) ask(i);
+  for (let i = 0; i < parts.length; i++) {
+    const bytes = await pending.shift()!;
+    // The buffer of the part before this one is free again: the caller is done with it.
+    ask(i + READ_AHEAD);
     yield { part: parts[i]!, batches: RecordBatchReader.from(bytes) };
   }
 }
+
+/** Parts read ahead of the one being summed (each read in its own buffer, on the thread pool). */
+const READ_AHEAD = 3;
 
 /** Rows of minutes in columns: the timestamps as int32 pairs (low, high), each value column with its validity. */
 export interface MinuteColumns {

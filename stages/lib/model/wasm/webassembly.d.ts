@@ -1,4 +1,5 @@
-// The part of the WebAssembly JavaScript API the trainer uses. Node has it all at run time, but
+// The part of the WebAssembly JavaScript API the trainer (and pipeline/contract/direct-io.ts, for
+// page-aligned memory) uses. Node has it all at run time, but
 // TypeScript declares it only in its DOM and web-worker libs, which this project does not load.
 declare namespace WebAssembly {
   interface MemoryDescriptor {
@@ -9,6 +10,7 @@ declare namespace WebAssembly {
   class Memory {
     constructor(descriptor: MemoryDescriptor);
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
+    grow(delta: number): number;
   }
   class Module {
     constructor(bytes: BufferSource);
