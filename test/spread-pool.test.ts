@@ -56,6 +56,18 @@ it('models trained on 2 worker threads equal each seed trained alone here, bit f
   fresh.dispose();
 });
 
+it("the first model's probe comes back from its worker (for the estimate line), once, with the workers' count", async () => {
+  const probes: { steps: number; threads: number; parallel: number }[] = [];
+  await trainSpread(spec, pairs, jobs.slice(0, 3), { ...options, threads: 2, onProbe: (probe, parallel) => probes.push({ steps: probe.steps, threads: probe.threads, parallel }) });
+  // 48 pairs in batches of 5: 10 steps an epoch, 3 epochs; a worker trains a model on one thread.
+  expect(pairs.rows).toBe(48);
+  expect(probes).toEqual([{ steps: 30, threads: 1, parallel: 2 }]);
+  // Trained here, one after another: parallel 1.
+  probes.length = 0;
+  await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 1, onProbe: (probe, parallel) => probes.push({ steps: probe.steps, threads: probe.threads, parallel }) });
+  expect(probes).toEqual([{ steps: 30, threads: 1, parallel: 1 }]);
+});
+
 it('one thread trains the same models in this thread', async () => {
   const pooled = (await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 2 })).results;
   const here = await trainSpread(spec, pairs, jobs.slice(0, 2), { ...options, threads: 1 });

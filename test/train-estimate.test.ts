@@ -2,10 +2,14 @@
 // spread_seeds: auto rule, the estimate line's wording, and the train stage printing it only when its
 // estimate is over a minute. The stage times its first steps with performance.now(); a stubbed clock
 // that runs 1 s per reading makes a tiny model look slow, so no test depends on this machine's speed.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { train } from '../stages/train.ts';
+import { forecast } from '../stages/forecast.ts';
+import { backtest } from '../stages/backtest.ts';
 import { autoSpreadSeeds, estimateLine, flopsPerPair, otherTrainings, trainingFlops } from '../stages/lib/model/cost.ts';
-import { contextFor, writeFixture, type Fixture } from './model-helpers.ts';
+import { contextFor, stageContext, writeFixture, type Fixture } from './model-helpers.ts';
+import { consecutiveDates, readJson, removeProject, tempProject, writeDailyArrow } from './data-helpers.ts';
 
 describe('the arithmetic of a config', () => {
   it('one pair through LSTM(4) over 1 step and back is 504 floating-point operations', () => {
@@ -52,6 +56,12 @@ describe('the estimate line', () => {
     );
     expect(estimateLine({ seconds: 4000, models: 1, weights: 101, spreadSeeds: 0, auto: false, later: otherTrainings({ backtest: { folds: 5 } }, 0) })).toBe(
       'about 67 min for 6 models of 101 weights (spread_seeds 0; backtest 5 folds; set fewer backtest.folds for fewer models)',
+    );
+  });
+
+  it("names the backtest's own folds when the models are them", () => {
+    expect(estimateLine({ seconds: 600, models: 12, weights: 101, folds: 12, later: none })).toBe(
+      'about 10 min for 12 models of 101 weights (12 folds, one model each; set fewer backtest.folds for fewer models)',
     );
   });
 
@@ -124,5 +134,81 @@ describe('resolving spread_seeds', () => {
       rule: 'auto: 8 seeds of 300 GFLOP each within the 2.4 TFLOP spread budget (at most 20)',
       fewer: '8 seeds, not 20 (spread_seeds auto: 20 would be 6.0 TFLOP of training, over the 2.4 TFLOP budget; set train.spread_seeds to choose)',
     });
+  });
+});
+
+// The forecast and backtest stages train the train config too (stages/lib/model/train-models.ts): they
+// time their first model's first steps and say the same line. With the stubbed clock a step takes 1 s,
+// so the estimate is the number of steps of all their models, counted here by hand.
+describe('the forecast and backtest stages', () => {
+  let root: string;
+  const DAYS = 30;
+  const LOOKBACK = 2;
+  beforeAll(async () => {
+    root = await tempProject();
+    const dates = consecutiveDates('2021-03-01', DAYS);
+    await writeDailyArrow(root, dates, dates.map((_, i) => 30_000 + 400 * Math.sin(i / 4) + 35 * i));
+  });
+  afterAll(() => removeProject(root));
+
+  async function runStage(stage: typeof forecast | typeof backtest, overrides: Record<string, Record<string, unknown>>, stubbed: boolean) {
+    const { ctx, info, progress } = await stageContext(stage as typeof forecast, root, { split: { lookback: LOOKBACK }, ...overrides });
+    const events: string[] = [];
+    let clock = 0;
+    const now = stubbed ? vi.spyOn(performance, 'now').mockImplementation(() => (clock += 1000)) : undefined;
+    try {
+      await stage.run({ ...ctx, info: (m) => (info.push(m), events.push(m)), progress: (p) => (progress.push(p), events.push(`progress ${p.done}/${p.total}`)) } as never);
+    } finally {
+      now?.mockRestore();
+    }
+    return events;
+  }
+  const estimates = (events: string[]) => events.filter((e) => e.startsWith('about '));
+
+  it('forecast: 3 models (spread_seeds 2) of 28 pairs, 6 steps of 5 an epoch, 4 epochs: 72 steps, about 72 s', async () => {
+    const events = await runStage(forecast, { train: { epochs: 4, spread_seeds: 2 } }, true);
+    expect(estimates(events)).toEqual(['about 72 s for 3 models of 101 weights (spread_seeds 2; set train.spread_seeds: 0 for one model)']);
+    expect(events.findIndex((e) => e.startsWith('about '))).toBeLessThan(events.findIndex((e) => e.startsWith('progress')));
+    // Every epoch is still reported, in order, from the first.
+    expect(events.filter((e) => e.startsWith('progress'))).toEqual(Array.from({ length: 12 }, (_, i) => `progress ${i + 1}/12`));
+  });
+
+  it('forecast with spread_seeds: auto resolves it on its own pairs, says so, and records it in forecast.json', async () => {
+    const events = await runStage(forecast, { train: { epochs: 1, spread_seeds: 'auto' } }, true);
+    // 21 models × 6 steps = 126 s.
+    expect(estimates(events)).toEqual(['about 2 min for 21 models of 101 weights (spread_seeds auto: 20; set train.spread_seeds: 0 for one model)']);
+    const result = await readJson<Record<string, unknown>>(join(root, 'artifacts', 'forecast', 'forecast.json'));
+    // Forecast's own pairs: all 30 days, lookback 2 → 28 (train's split would hold fewer). One pair through
+    // LSTM(4) over 2 steps and back: 3 × 2 × (1 + 4) × 16 × 2 = 960 FLOP for the layer, 3 × 2 × 4 = 24 for
+    // Dense(1); one epoch. Far below the 2.4 TFLOP budget: all 20 seeds.
+    const gflop = ((984 * 28 * 1) / 1e9).toPrecision(3);
+    expect(result.pairs).toBe(28);
+    expect(result.spread_seeds).toBe(20);
+    expect(result.spread_rule).toBe(`auto: 20 seeds of ${gflop} GFLOP each within the 2.4 TFLOP spread budget (at most 20)`);
+    expect(result.seed_prices).toHaveLength(21);
+  });
+
+  it('forecast with a number of spread seeds records it as set', async () => {
+    await runStage(forecast, { train: { epochs: 1, spread_seeds: 0 } }, false);
+    const result = await readJson<Record<string, unknown>>(join(root, 'artifacts', 'forecast', 'forecast.json'));
+    expect(result.spread_seeds).toBe(0);
+    expect(result.spread_rule).toBe('0 as set');
+  });
+
+  it('backtest: 3 folds of 5 days train on 13, 18 and 23 pairs (3, 4 and 5 steps an epoch): 2 epochs are 24 s, said nothing; 7 epochs about 84 s', async () => {
+    // Fold k's window starts (3 − k + 1)·5 days before the end: at day 15, 20, 25; its pairs are those
+    // whose target lies before it, from day 2 on (lookback 2).
+    const folds = { folds: 3, horizon: 5 };
+    const short = await runStage(backtest, { train: { epochs: 2, spread_seeds: 0 }, backtest: folds }, true);
+    expect(estimates(short)).toEqual([]);
+    const events = await runStage(backtest, { train: { epochs: 7, spread_seeds: 0 }, backtest: folds }, true);
+    expect(estimates(events)).toEqual(['about 84 s for 3 models of 101 weights (3 folds, one model each; set fewer backtest.folds for fewer models)']);
+    expect(events.findIndex((e) => e.startsWith('about '))).toBeLessThan(events.findIndex((e) => e.startsWith('progress')));
+    expect(events.filter((e) => e.startsWith('progress'))).toEqual(Array.from({ length: 21 }, (_, i) => `progress ${i + 1}/21`));
+  });
+
+  it('says nothing when the training is short', async () => {
+    const events = await runStage(forecast, { train: { epochs: 2, spread_seeds: 2 } }, false);
+    expect(estimates(events)).toEqual([]);
   });
 });

@@ -74,6 +74,7 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
       name: 'backtest fold',
       signal: ctx.signal,
       warn,
+      estimate: { say: (line) => ctx.info(line), folds: count },
       onEpoch: (done, total, index, epoch) => ctx.progress({ done, total, label: `fold ${index + 1}/${count}, epoch ${epoch}/${p.epochs}` }),
     },
   );

@@ -57,6 +57,7 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
       name: 'forecast model',
       signal: ctx.signal,
       warn,
+      estimate: { say: (line) => ctx.info(line), spreadSeeds: spreadPlan.count, auto: p.spread_seeds === 'auto' },
       onEpoch: (done, total, index, epoch) =>
         ctx.progress({ done, total, label: index === 0 ? `model, epoch ${epoch}/${p.epochs}` : `seed spread ${index}/${seeds.length - 1}, epoch ${epoch}/${p.epochs}` }),
     },
@@ -98,6 +99,9 @@ export async function run(ctx: StageContext<z.output<(typeof forecast)['params']
     trained_to: isoDate(dayOf(pairs.targets[pairs.rows - 1]!)),
     pairs: pairs.rows,
     seed: p.seed,
+    // What was trained: spread_seeds: auto is resolved on these pairs, so it may differ from train's.
+    spread_seeds: spreadPlan.count,
+    spread_rule: spreadPlan.rule,
     target,
     lookback,
     ...(seeds.length > 1 ? { seed_prices: seeds.map((seed, i) => ({ seed, price: forecasts[i]! })) } : {}),

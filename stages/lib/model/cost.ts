@@ -123,14 +123,20 @@ export const ESTIMATE_SECONDS = 60;
 
 export interface Estimate {
   readonly seconds: number;
-  /** Models this stage trains: the model and its spread. */
+  /** Models this stage trains: train's or forecast's model and its spread, or the backtest's folds. */
   readonly models: number;
   readonly weights: number;
-  readonly spreadSeeds: number;
+  /** The seed spread among those models (train, forecast); undefined for the backtest, which trains none. */
+  readonly spreadSeeds?: number;
   /** spread_seeds was auto. */
-  readonly auto: boolean;
+  readonly auto?: boolean;
+  /** The backtest's folds, when those models are them (one model each). */
+  readonly folds?: number;
   readonly later: LaterTrainings;
 }
+
+/** Nothing trained after this stage (forecast and backtest say their own line). */
+export const NO_LATER: LaterTrainings = { models: 0, forecast: 0, backtestFolds: 0 };
 
 /**
  * `about 14 min for 21 models of 16961 weights (spread_seeds 20; set train.spread_seeds: 0 for one
@@ -139,13 +145,14 @@ export interface Estimate {
 export function estimateLine(e: Estimate): string | undefined {
   if (!(e.seconds > ESTIMATE_SECONDS)) return undefined;
   const models = e.models + e.later.models;
-  const parts = [`spread_seeds ${e.auto ? `auto: ${e.spreadSeeds}` : e.spreadSeeds}`];
+  const parts = e.spreadSeeds === undefined ? [] : [`spread_seeds ${e.auto ? `auto: ${e.spreadSeeds}` : e.spreadSeeds}`];
+  if (e.folds !== undefined) parts.push(`${e.folds} fold${e.folds === 1 ? '' : 's'}, one model each`);
   if (e.later.forecast > 0) parts.push(`forecast ${e.later.forecast}`);
   if (e.later.backtestFolds > 0) parts.push(`backtest ${e.later.backtestFolds} fold${e.later.backtestFolds === 1 ? '' : 's'}`);
   // What trains fewer models: the spread (always optional) and the backtest's folds (the user's choice of
   // test windows, so never cut automatically; they train side by side on the worker pool).
-  const folds = e.later.backtestFolds > 0;
-  if (e.spreadSeeds > 0) parts.push(`set train.spread_seeds: 0${folds ? ' or fewer backtest.folds' : ''} for ${e.later.models > 0 ? 'fewer models' : 'one model'}`);
+  const folds = e.later.backtestFolds > 0 || (e.folds ?? 0) > 0;
+  if ((e.spreadSeeds ?? 0) > 0) parts.push(`set train.spread_seeds: 0${folds ? ' or fewer backtest.folds' : ''} for ${e.later.models > 0 ? 'fewer models' : 'one model'}`);
   else if (folds) parts.push('set fewer backtest.folds for fewer models');
   return `${aboutDuration(e.seconds)} for ${models} model${models === 1 ? '' : 's'} of ${e.weights} weights (${parts.join('; ')})`;
 }

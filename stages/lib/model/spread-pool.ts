@@ -4,7 +4,7 @@
 // forecast's models and the backtest's folds (each fold on its own pairs) train through it too.
 import { Worker } from 'node:worker_threads';
 import type { LstmSpec } from './lstm.ts';
-import { abortError, trainFused, type TrainData } from './trainer.ts';
+import { abortError, trainFused, type Probe, type TrainData } from './trainer.ts';
 import { cores } from './cost.ts';
 import { workerScript } from '../../../pipeline/contract/worker.ts';
 
@@ -39,6 +39,11 @@ export interface SpreadOptions {
   readonly workerScript?: URL;
   /** What a job is called in messages, e.g. "backtest fold"; default "seed spread". */
   readonly name?: string;
+  /**
+   * The first job's probe (trainFused's onProbe), wherever it trains, with how many models train side by
+   * side: the workers', or 1 here.
+   */
+  readonly onProbe?: (probe: Probe, parallel: number) => void;
 }
 
 // A worker takes ~0.3 s to start (tsx compiles the trainer in it); below this many row-epochs in all,
@@ -80,6 +85,7 @@ export async function trainSpread(spec: LstmSpec, data: TrainData, jobs: readonl
         signal: options.signal,
         threads: options.stepThreads,
         onEpoch: (epoch) => options.onEpoch?.(index, epoch),
+        onProbe: index === 0 && options.onProbe ? (probe) => options.onProbe!(probe, 1) : undefined,
       }));
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
@@ -102,6 +108,7 @@ function failure(options: SpreadOptions, jobs: readonly SpreadJob[], index: numb
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'epoch'; index: number; epoch: number }
+  | { type: 'probe'; probe: Probe }
   | { type: 'done'; index: number; theta: Float32Array; loss: number[] }
   | { type: 'failed'; index: number; message: string };
 
@@ -150,7 +157,7 @@ function inWorkers(
       const theta = Float32Array.from(job.theta);
       // A job's own pairs are copied to the worker with the message (the pool's came with workerData).
       const own = job.data === undefined ? undefined : { x: job.data.x, y: job.data.y, rows: job.data.rows };
-      worker.postMessage({ index, seed: job.seed, theta, data: own }, [theta.buffer]);
+      worker.postMessage({ index, seed: job.seed, theta, data: own, probe: index === 0 && options.onProbe !== undefined }, [theta.buffer]);
     };
     for (let t = 0; t < threads && !settled; t++) {
       let worker: Worker;
@@ -168,6 +175,8 @@ function inWorkers(
           give(worker);
         } else if (message.type === 'epoch') {
           options.onEpoch?.(message.index, message.epoch);
+        } else if (message.type === 'probe') {
+          options.onProbe?.(message.probe, threads);
         } else if (message.type === 'done') {
           results[message.index] = { seed: jobs[message.index]!.seed, theta: message.theta, loss: message.loss };
           current.delete(worker);

@@ -16,6 +16,8 @@ parentPort.on('message', async (job) => {
       ...options,
       seed: job.seed,
       onEpoch: (epoch) => parentPort.postMessage({ type: 'epoch', index: job.index, epoch }),
+      // The pool's first job times its first steps for the stage's estimate line.
+      onProbe: job.probe ? (probe) => parentPort.postMessage({ type: 'probe', probe }) : undefined,
     });
     parentPort.postMessage({ type: 'done', index: job.index, theta, loss: result.loss }, [theta.buffer]);
   } catch (error) {

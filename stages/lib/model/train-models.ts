@@ -8,8 +8,8 @@ import type { train } from '../../train.ts';
 import type { LstmSpec } from './lstm.ts';
 import { buildModel, readWeights, withWarningsTo } from './model.ts';
 import { spreadThreads, trainSpread, type SpreadJob, type SpreadResult } from './spread-pool.ts';
-import type { TrainData } from './trainer.ts';
-import { cores, stepThreads, trainingFlops } from './cost.ts';
+import type { Probe, TrainData } from './trainer.ts';
+import { cores, estimateLine, NO_LATER, stepThreads, trainingFlops, type Estimate } from './cost.ts';
 
 export type TrainParams = z.output<(typeof train)['params']>;
 
@@ -48,6 +48,12 @@ export interface TrainModelsOptions {
   readonly warn?: (message: string) => void;
   /** Worker threads; default the pool's rule for this much work. */
   readonly threads?: number;
+  /**
+   * Say what the training will cost, as train does: the first model's first steps are timed, and when
+   * all the models will take over a minute, `say` gets cost.ts' estimate line (with what these models
+   * are) before any epoch is reported.
+   */
+  readonly estimate?: { readonly say: (line: string) => void } & Pick<Estimate, 'spreadSeeds' | 'auto' | 'folds'>;
 }
 
 export interface TrainedModels {
@@ -82,6 +88,25 @@ export async function trainModels(p: TrainParams, lookback: number, jobs: readon
   const planned = options.threads ?? spreadThreads(jobs.length, Math.round(rows), p.epochs, trainingFlops(spec, rows, p.epochs));
   const total = p.epochs * jobs.length;
   let done = 0;
+  // Epochs finished before the estimate is said are reported after it, so the line comes before the bar.
+  let held: [number, number][] | undefined = options.estimate ? [] : undefined;
+  const report = (index: number, epoch: number) => options.onEpoch?.(++done, total, index, epoch);
+  const release = () => {
+    const waiting = held ?? [];
+    held = undefined;
+    for (const [index, epoch] of waiting) report(index, epoch);
+  };
+  const estimate = options.estimate;
+  const onProbe = estimate
+    ? (probe: Probe, parallel: number) => {
+        // Every model's steps at the first model's pace, `parallel` models at a time.
+        const steps = jobs.reduce((sum, job) => sum + p.epochs * Math.ceil(job.data.rows / Math.min(p.batch_size, job.data.rows)), 0);
+        const { say, ...what } = estimate;
+        const line = estimateLine({ ...what, seconds: (probe.secondsPerStep * steps) / parallel, models: jobs.length, weights: poolJobs[0]!.theta.length, later: NO_LATER });
+        if (line) say(line);
+        release();
+      }
+    : undefined;
   const { results, threads } = await trainSpread(spec, shared, poolJobs, {
     epochs: p.epochs,
     batchSize: p.batch_size,
@@ -92,7 +117,9 @@ export async function trainModels(p: TrainParams, lookback: number, jobs: readon
     // A model trained here (one job, or no worker) splits its steps over threads as train's model does.
     stepThreads: stepThreads(spec, Math.min(p.batch_size, Math.round(rows)), cores()),
     name: options.name,
-    onEpoch: (index, epoch) => options.onEpoch?.(++done, total, index, epoch),
+    onEpoch: (index, epoch) => (held ? held.push([index, epoch]) : report(index, epoch)),
+    onProbe,
   });
+  release();
   return { results, threads, planned };
 }
