@@ -191,6 +191,28 @@ describe('pooled scores and Diebold–Mariano', () => {
     expect(metrics.beats_persistence).toBe(metrics.pooled.rmse_ratio < 1 && metrics.diebold_mariano.p_value < 0.05);
   });
 
+  it("metrics.verdict says the days, the error against persistence's, p and the conclusion, all recomputed from predictions.arrow", () => {
+    const n = predictions.length;
+    const sumSq = (key: 'predicted' | 'persistence') => predictions.reduce((s, r) => s + (r[key] - r.real) ** 2, 0);
+    const ratio = Math.sqrt(sumSq('predicted') / sumSq('persistence'));
+    const d = predictions.map((r) => (r.predicted - r.real) ** 2 - (r.persistence - r.real) ** 2);
+    const mean = d.reduce((a, b) => a + b, 0) / n;
+    const p = 2 * upperTail(mean / Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) / n));
+    const m = /^over (\d+) days the model's error is (\d+(?:\.\d)?)% (above|below) persistence's; Diebold–Mariano p = ([\d.e-]+): (.+)$/.exec(metrics.verdict);
+    expect(m, metrics.verdict).not.toBeNull();
+    const [, days, percent, side, shownP, conclusion] = m!;
+    expect(Number(days)).toBe(21);
+    expect(side).toBe(ratio > 1 ? 'above' : 'below');
+    // The percentage to a tenth under 10%, else whole.
+    expect(Math.abs(Number(percent) - 100 * Math.abs(ratio - 1))).toBeLessThanOrEqual(Math.abs(ratio - 1) < 0.1 ? 0.05 : 0.5);
+    // Two significant digits of p.
+    const unit = 10 ** (Math.floor(Math.log10(p)) - 1);
+    expect(Math.abs(Number(shownP) - p)).toBeLessThanOrEqual(unit / 2 + 1e-12);
+    // Scientific below 0.001 only.
+    expect(shownP).toMatch(p < 0.001 ? /^\d\.\de-\d+$/ : /^0\.\d+$|^1$/);
+    expect(conclusion).toBe(p >= 0.05 ? 'no evidence either way' : ratio < 1 ? 'the model beats persistence' : 'the model is significantly worse than persistence');
+  });
+
   it('a hand calculation: model errors 1, 2, 2, 3 against persistence errors of 1 give d = 0, 3, 3, 8', () => {
     // mean 3.5; var = (12.25 + 0.25 + 0.25 + 20.25) / 3 = 11; statistic = 3.5 / sqrt(11 / 4).
     const dm = dieboldMariano([0, 0, 0, 0], [1, -2, 2, 3], [1, 1, -1, 1]);

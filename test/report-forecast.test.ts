@@ -119,6 +119,20 @@ describe('the report with a forecast and a backtest', () => {
   });
 });
 
+describe('a p-value between 0.0001 and 0.001', () => {
+  test('is written 8.3e-4 by the verdict, `pipeline metrics` and the report alike', async () => {
+    const verdict = "over 20 days the model's error is 20.0% above persistence's; Diebold–Mariano p = 8.3e-4: the model is significantly worse than persistence";
+    await write('backtest', 'metrics.json', backtestMetrics(1.2, 0.00083, verdict));
+    const table = (await runCli(['metrics'], fixture.root)).stdout;
+    expect(table.split('\n').find((line) => line.startsWith('backtest.diebold_mariano.p_value'))?.split(/\s+/)[1]).toBe('8.3e-4');
+    expect(table.trimEnd().split('\n').at(-1)).toBe(`backtest: ${verdict}`);
+    expect((await runCli(['metrics', '--csv'], fixture.root)).stdout).toContain('backtest.diebold_mariano.p_value,0.00083,,\n');
+    const html = await report();
+    expect(text(/<table id="backtest-pooled">[\s\S]*?<\/table>/.exec(html)![0])).toContain('Diebold–Mariano p 8.3e-4 — two-sided');
+    expect(text(html)).toContain(`Walk-forward backtest: ${verdict}.`);
+  });
+});
+
 describe('pipeline metrics with a forecast and a backtest', () => {
   test('lists the forecast beside the last price and the pooled backtest beside persistence, and says its verdict', async () => {
     await write('forecast', 'forecast.json', forecast);

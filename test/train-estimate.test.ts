@@ -157,7 +157,12 @@ describe('the forecast and backtest stages', () => {
     let clock = 0;
     const now = stubbed ? vi.spyOn(performance, 'now').mockImplementation(() => (clock += 1000)) : undefined;
     try {
-      await stage.run({ ...ctx, info: (m) => (info.push(m), events.push(m)), progress: (p) => (progress.push(p), events.push(`progress ${p.done}/${p.total}`)) } as never);
+      const recorded: typeof ctx = {
+        ...ctx,
+        info: (m) => (info.push(m), events.push(m)),
+        progress: (p) => (progress.push(p), events.push(`progress ${p.done}/${p.total}`)),
+      };
+      await stage.run(recorded as never);
     } finally {
       now?.mockRestore();
     }

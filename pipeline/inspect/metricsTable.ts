@@ -2,10 +2,12 @@
 // with its unit; the run's other figures (rmse_ratio, days, …) get a row of their own. Descriptive
 // blocks (`units`, `notes`) are not figures: they go into the unit column or stay in the JSON.
 // Numbers are rounded for people in the aligned view and the report only (CSV and JSON keep them
-// whole): money to cents, percentages to 2 decimals, ratios and shares to 3, p-values to 4 decimals (or
-// 2 significant digits when tiny), others to 4 significant digits.
+// whole): money to cents, percentages to 2 decimals, ratios and shares to 3, p-values as the backtest's
+// verdict writes them (contract/text.ts formatP: 2 significant digits, scientific below 0.001), others to
+// 4 significant digits.
 import { flatten, type Leaf } from './compare.ts';
 import { FormattedNumber, type Cell, type Table } from './table.ts';
+import { formatP } from '../contract/text.ts';
 
 const descriptive = new Set(['model', 'persistence', 'units', 'notes']);
 
@@ -15,8 +17,7 @@ export function metricText(name: string, unit: string | undefined, value: number
   if (unit === 'USD' || unit === 'percent') return value.toFixed(2);
   if (/ratio/.test(name) || /share|0\.\.1/.test(unit ?? '')) return value.toFixed(3);
   if (Number.isInteger(value)) return String(value);
-  // A p-value is read by its order of magnitude when it is tiny (4.3e-10), else to 4 decimals.
-  if (/p_value/.test(name)) return Math.abs(value) < 1e-4 ? value.toExponential(1) : value.toFixed(4);
+  if (/p_value/.test(name)) return formatP(value);
   return significant(value, 4);
 }
 

@@ -1,6 +1,7 @@
 // The arithmetic of a rolling-origin (walk-forward) backtest: where each fold's test window lies, and the
 // Diebold–Mariano test of equal accuracy of the model and persistence over all the windows' days.
 import { cumulativeNormal } from 'vega-statistics';
+import { count, formatP } from '../../../pipeline/contract/text.ts';
 
 export interface FoldWindow {
   /** 1..K, oldest first. */
@@ -74,12 +75,6 @@ export function verdictOf(rmseRatio: number, pValue: number | null): Verdict {
   return rmseRatio < 1 ? 'beats persistence' : 'worse than persistence';
 }
 
-/** A p-value as people read it: two significant digits, scientific below 0.001. */
-export function formatP(p: number): string {
-  if (p === 0) return '0';
-  return p < 0.001 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
-}
-
 /** "over 360 days the model's error is 4.2% above persistence's; Diebold–Mariano p = 0.31: no evidence either way" */
 export function backtestSentence(days: number, rmseRatio: number, pValue: number | null): string {
   const percent = (rmseRatio - 1) * 100;
@@ -94,5 +89,5 @@ export function backtestSentence(days: number, rmseRatio: number, pValue: number
         ? 'the model is significantly worse than persistence'
         : 'no evidence either way';
   const p = pValue === null ? 'Diebold–Mariano p not defined' : `Diebold–Mariano p = ${formatP(pValue)}`;
-  return `over ${days} days the model's error is ${error}; ${p}: ${conclusion}`;
+  return `over ${count(days, 'day')} the model's error is ${error}; ${p}: ${conclusion}`;
 }
