@@ -1,7 +1,8 @@
 // The walk-forward backtest on a small series (80 days, 3 folds of 7, lookback 2): its windows, the
 // persistence column and each fold's scaler checked by hand; nothing of a window reaching its fold; the
 // last fold equal to evaluate's predictions; the pooled scores and Diebold–Mariano recomputed here another
-// way; folds on worker threads equal to folds trained one after another; too few days a located config error.
+// way, and so is the verdict sentence; the chart's bars and fold boundaries those of metrics.json; folds on
+// worker threads equal to folds trained one after another; too few days a located config error.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -221,6 +222,17 @@ describe('pooled scores and Diebold–Mariano', () => {
     expect(dm.p_value).toBeCloseTo(2 * upperTail(3.5 / Math.sqrt(11 / 4)), 10);
     // Identical forecasts: no difference at all.
     expect(dieboldMariano([1, 2, 3], [1, 2, 4], [1, 2, 4])).toEqual({ statistic: 0, p_value: 1, n: 3 });
+  });
+});
+
+describe('the backtest chart of the run', () => {
+  it("draws a bar per fold with that fold's RMSE ratio from metrics.json, and the boundaries between the folds", async () => {
+    const svg = await readFile(join(root, 'artifacts', 'backtest', 'backtest.svg'), 'utf8');
+    const bars = [...svg.matchAll(/aria-label="Fold: (\d+);[^"]*rmse_ratio: ([\d.]+)" role="graphics-symbol" aria-roledescription="bar"/g)].map((m) => [Number(m[1]), m[2]]);
+    expect(bars.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(metrics.folds.map((f) => [f.fold, f.rmse_ratio.toFixed(3)]));
+    const starts = [...svg.matchAll(/fold: (\d+); starts: ([\d-]+)" role="graphics-symbol" aria-roledescription="rule mark"/g)].map((m) => [Number(m[1]), m[2]]);
+    expect(starts).toEqual(metrics.folds.slice(1).map((f) => [f.fold, f.from]));
+    expect((await readFile(join(root, 'artifacts', 'backtest', 'backtest.png'))).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 });
 

@@ -127,8 +127,8 @@ export interface FoldRatio {
 
 /**
  * The backtest: real, predicted and persistence over every fold's window (each forecast on the day it
- * predicts), and below it each fold's RMSE ratio against the line at 1 (below it the model beat
- * persistence in that window).
+ * predicts), the windows' boundaries as dotted lines, and below it each fold's RMSE ratio against the
+ * line at 1 (below it the model beat persistence in that window).
  */
 export function backtestSpec(points: readonly PredictionPoint[], folds: readonly FoldRatio[]): TopLevelSpec {
   const values = points.flatMap((p) => [
@@ -148,12 +148,28 @@ export function backtestSpec(points: readonly PredictionPoint[], folds: readonly
       {
         width: 760,
         height: 320,
-        data: { values },
-        mark: { type: 'line', strokeWidth: 1.5 },
-        encoding: {
-          x,
-          ...seriesEncoding,
-        },
+        layer: [
+          {
+            data: { values },
+            mark: { type: 'line', strokeWidth: 1.5 },
+            encoding: {
+              x,
+              ...seriesEncoding,
+            },
+          },
+          {
+            // Where one fold's window ends and the next begins: half a day before the next one's first day.
+            data: { values: folds.slice(1).map((f) => ({ date: new Date(Date.parse(f.from) - 43_200_000).toISOString(), fold: f.fold, from: f.from })) },
+            mark: { type: 'rule', color: '#888', strokeDash: [2, 3] },
+            encoding: {
+              x: { field: 'date', type: 'temporal', title: 'Date (UTC)' },
+              tooltip: [
+                { field: 'fold', title: 'fold' },
+                { field: 'from', title: 'starts' },
+              ],
+            },
+          },
+        ],
       },
       {
         width: 760,
