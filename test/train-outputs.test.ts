@@ -48,10 +48,12 @@ describe('train stage outputs', () => {
     for (const loss of history.loss) expect(loss).toBeGreaterThan(0);
   });
 
-  it('report.json records backend, epochs, final loss and sizes, and no timings (they are in the log)', async () => {
+  it('report.json records backend, engine, epochs, final loss and sizes, and no timings (they are in the log)', async () => {
     const report = JSON.parse(await readFile(join(dir(), 'report.json'), 'utf8'));
     const history = JSON.parse(await readFile(join(dir(), 'history.json'), 'utf8'));
     expect(report.backend).toBe('cpu');
+    // The weights are trained by the fused loop (lstm.ts), whatever tfjs backend serves the model.
+    expect(report.engine).toBe('fused');
     expect(report.epochs).toBe(3);
     expect(report.final_loss).toBe(history.loss[2]);
     expect(report.train_rows).toBe(fixture.trainTargets.length);
