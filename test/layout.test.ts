@@ -4,7 +4,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from 'vitest';
+import ts from 'typescript';
+import { describe, expect, test } from 'vitest';
+import { analyse } from '../pipeline/runner/modules.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,10 +24,21 @@ function foldersUnder(dir: string): string[] {
     .flatMap((path) => [path, ...foldersUnder(path)]);
 }
 
-/** Every relative module a source file names: static imports, re-exports, import() and new URL(). */
-function relativeImports(file: string): string[] {
-  const text = readFileSync(join(repo, file), 'utf8');
-  const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bnew URL\(\s*)['"](\.\.?\/[^'"]+)['"]/g)].map((m) => m[1]!);
+/**
+ * Every relative file a source names. What loads at run time is read by the runner's own module-graph
+ * analysis (esbuild + acorn, pipeline/runner/modules.ts): static, side-effect and dynamic imports (a
+ * template literal too), re-exports, require(), import.meta.resolve() and new URL(…, import.meta.url),
+ * never text in comments or strings. Type-only imports vanish at run time but still tie the rooms
+ * together: TypeScript's own scanner (preProcessFile) lists them.
+ */
+async function relativeSpecifiers(file: string, text: string): Promise<string[]> {
+  const { dependencies } = await analyse(file, text);
+  const types = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+  return [...new Set([...dependencies.map((d) => d.specifier), ...types])].filter((s) => /^\.\.?\//.test(s));
+}
+
+async function relativeImports(file: string): Promise<string[]> {
+  const specs = await relativeSpecifiers(file, readFileSync(join(repo, file), 'utf8'));
   return specs.map((s) => relative(repo, resolve(dirname(join(repo, file)), s)).split('\\').join('/'));
 }
 
@@ -44,11 +57,11 @@ test('every source file lives in a room with rules', () => {
   expect(homeless).toEqual([]);
 });
 
-test('imports only go down: cli → inspect → runner → contract, stages → contract', () => {
+test('imports only go down: cli → inspect → runner → contract, stages → contract', async () => {
   const wrong: string[] = [];
   for (const file of sources) {
     const rule = rules.find((r) => file.startsWith(r.room))!;
-    for (const target of relativeImports(file)) {
+    for (const target of await relativeImports(file)) {
       if (!rule.may.some((allowed) => target.startsWith(allowed))) wrong.push(`${file} -> ${target}`);
     }
   }
@@ -88,4 +101,45 @@ test("the README's Development tree names every folder of pipeline/ and stages/"
   }
   const folders = ['pipeline', 'stages', ...foldersUnder('pipeline'), ...foldersUnder('stages')];
   expect(folders.filter((f) => !named.has(f))).toEqual([]);
+});
+
+describe('the import check itself', () => {
+  test('sees every way a module names another, and nothing in comments or strings', async () => {
+    const source = [
+      "import { a } from './named.ts';",
+      'import "./side-effect.ts";',
+      "import type { T } from '../only-a-type.ts';",
+      "export * from './re-exported.ts';",
+      'const lazy = await import(`./template.ts`);',
+      "const later = await import('./dynamic.ts');",
+      "const cjs = require('./required.cjs');",
+      "const where = import.meta.resolve('./resolved.ts');",
+      "const worker = new URL('./worker.mjs', import.meta.url);",
+      "import { readFile } from 'node:fs/promises';",
+      "// import './in-a-comment.ts'",
+      "const text = \"import './in-a-string.ts'\";",
+      'export const used = [a, lazy, later, cjs, where, worker, readFile, text] as unknown as T;',
+    ].join('\n');
+    expect((await relativeSpecifiers('pipeline/runner/example.ts', source)).sort()).toEqual(
+      ['./named.ts', './side-effect.ts', '../only-a-type.ts', './re-exported.ts', './template.ts', './dynamic.ts', './required.cjs', './resolved.ts', './worker.mjs'].sort(),
+    );
+  });
+
+  test("reads the project's files: the train stage's body names the contract (a type) and its helpers", async () => {
+    const targets = await relativeImports('stages/run/train.ts');
+    expect(targets).toContain('pipeline/contract/stage.ts');
+    expect(targets).toContain('stages/lib/model/cost.ts');
+    expect(targets).toContain('stages/train.ts');
+  });
+
+  test('each of the forms a regular expression over `from` and `import(` missed is caught on its own', async () => {
+    for (const [source, specifier] of [
+      ["import './x.ts';", './x.ts'],
+      ['await import(`../y.ts`);', '../y.ts'],
+      ["require('./z.cjs');", './z.cjs'],
+      ["import.meta.resolve('../w.ts');", '../w.ts'],
+    ] as const) {
+      expect(await relativeSpecifiers('stages/example.ts', source), source).toEqual([specifier]);
+    }
+  });
 });
