@@ -7,7 +7,7 @@ import { applyMinMax, fitMinMax, pairsOf, targetOf, targetSeries, toPrice, type 
 import { loadTf } from '../lib/model/tf.ts';
 import { buildModel, predict, withWarningsTo, writeWeights } from '../lib/model/model.ts';
 import { lookbackOf, specOf, trainModels, trainParamsOf } from '../lib/model/train-models.ts';
-import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/evaluation/metrics.ts';
+import { forecastMetrics, METRIC_UNITS, persistenceMetrics, upDaysShare } from '../lib/evaluation/metrics.ts';
 import { backtestSentence, dieboldMariano, foldWindows, valuesNeeded, verdictOf, type FoldWindow } from '../lib/evaluation/backtest.ts';
 import { backtestSpec, renderSpec } from '../lib/charts/charts.ts';
 import type { z } from 'zod';
@@ -153,13 +153,7 @@ export async function run(ctx: StageContext<z.output<(typeof backtest)['params']
     diebold_mariano: dm,
     beats_persistence: verdictOf(pooledRatio, dm.p_value) === 'beats persistence',
     verdict,
-    units: {
-      rmse: 'USD',
-      mae: 'USD',
-      mape: 'percent',
-      directional_accuracy: 'share of days, 0..1',
-      up_days_share: 'share of days, 0..1',
-    },
+    units: METRIC_UNITS,
     notes: {
       target: 'what the model predicted (scale.target): the price, or the log return turned into a price from the real day before; every figure here is in USD on prices',
       folds: `fold k of ${count} tests the ${horizon} days ending (${count} − k)·${horizon} days before the last day; its scaler is fitted on the days before the window and its model (the train config and seed) trained on the pairs whose target lies before the window; each window day is predicted from the real day(s) before it`,

@@ -5,7 +5,7 @@ import { loadTf } from '../lib/model/tf.ts';
 import { predict, writeWeights } from '../lib/model/model.ts';
 import { loadModel } from '../lib/model/model-files.ts';
 import { isoDay, readDailyPrices, readPairs } from '../lib/data/pairs.ts';
-import { forecastMetrics, persistenceMetrics, upDaysShare } from '../lib/evaluation/metrics.ts';
+import { forecastMetrics, METRIC_UNITS, persistenceMetrics, upDaysShare } from '../lib/evaluation/metrics.ts';
 import { lossSpec, predictionSpec, renderSpec } from '../lib/charts/charts.ts';
 import { paramLayout } from '../lib/model/lstm.ts';
 import { readSpread, summarizeSpread, type Spread } from '../lib/model/seed-spread.ts';
@@ -147,11 +147,7 @@ export async function run(ctx: StageContext<z.output<(typeof evaluate)['params']
     beats_persistence: rmseRatio < 1,
     seed_spread: seedSpread,
     units: {
-      rmse: 'USD',
-      mae: 'USD',
-      mape: 'percent',
-      directional_accuracy: 'share of days, 0..1',
-      up_days_share: 'share of days, 0..1',
+      ...METRIC_UNITS,
       seed_spread: { seeds: 'models', within_10pct: 'share of seeds, 0..1', beats_persistence: 'share of seeds, 0..1', better_than_model: 'share of the other seeds, 0..1' },
     },
     notes: {

@@ -23,6 +23,15 @@ export interface BaselineMetrics extends Omit<ForecastMetrics, 'directional_accu
   readonly directional_accuracy: null;
 }
 
+/** The units of these scores and of upDaysShare, as metrics.json's `units` says them (evaluate, backtest). */
+export const METRIC_UNITS = {
+  rmse: 'USD',
+  mae: 'USD',
+  mape: 'percent',
+  directional_accuracy: 'share of days, 0..1',
+  up_days_share: 'share of days, 0..1',
+} as const;
+
 export function forecastMetrics(real: ArrayLike<number>, forecast: ArrayLike<number>, previous: ArrayLike<number>): ForecastMetrics {
   const n = real.length;
   if (n === 0) throw new Error('no days to score');
