@@ -10,7 +10,7 @@ export const aggregate = defineStage({
   }),
   libraries: ['apache-arrow'],
   inputs: () => [{ stage: 'ingest', file: 'minutes.arrow/' }],
-  // After a refresh only the changed months of minutes are read; the days before them are taken over.
+  // After a refresh only the minutes from the previous last day on are read; the days before it are taken over.
   incremental: true,
   outputs: () => ['daily.arrow', 'report.json'],
   async run(ctx) {

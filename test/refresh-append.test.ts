@@ -12,8 +12,9 @@ import { readJson, readRows } from './data-helpers.ts';
 import { csvText, headerLine, barLine, minuteBars, replaceFile, type LayoutName } from './helpers/minuteFiles.ts';
 
 // 2021-12-31, then 2022-01-30 .. 02-03 (a gap of four weeks between): three months, 01-31 without any
-// trade. minutes.arrow holds one file per month; aggregate recomputes the days of the months whose
-// minutes changed (from the month of the previous last minute on) and takes the earlier days over.
+// trade. minutes.arrow holds one file per month. The issue's rule: aggregate computes again only the
+// days from the previous data's last day (which may have been incomplete) to the new end, and takes
+// every earlier day over, even inside a month whose file was rebuilt.
 const bars = [
   ...minuteBars({ first: '2021-12-31', days: 1, seed: 16 }),
   ...minuteBars({ first: '2022-01-30', days: 5, seed: 17, silent: ['2022-01-31'] }),
@@ -21,18 +22,9 @@ const bars = [
 const FIRST_JANUARY = 1440;
 const FIRST_FEBRUARY = 3 * 1440;
 
-const monthStart = (t: number) => {
-  const d = new Date(t * 1000);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
-};
-/** The first day aggregate computes again after `previous` rows grew to more: the rest are taken over. */
-function recomputedFrom(previous: number): string {
-  const last = bars[previous - 1]!.t;
-  const next = bars[previous]!.t;
-  // The new minutes continue the previous last month (rebuilt), or start a new one (the last is kept).
-  const from = monthStart(next) === monthStart(last) ? monthStart(last) : Math.min(monthStart(next), (Math.floor(last / 86_400) + 1) * 86_400);
-  return new Date(from * 1000).toISOString().slice(0, 10);
-}
+const dayOf = (t: number) => new Date(Math.floor(t / 86_400) * 86_400_000).toISOString().slice(0, 10);
+/** The first day aggregate computes again when the file had `previous` rows: the day of its last minute. */
+const recomputedFrom = (previous: number): string => dayOf(bars[previous - 1]!.t);
 
 /** Seeded cut points: row counts of the file before the refresh. */
 function cuts(seed: number): { name: string; rows: number[] }[] {
@@ -132,10 +124,15 @@ describe.each([
         await replaceFile(source, text(next));
         const after = await run(root);
         expect(after.ingest).toMatchObject({ mode: 'append', reused_rows: before.ingest.rows_kept, rows_kept: next });
-        // Taken over: the days before the first month whose minutes changed, as a run from scratch has them.
+        // Taken over: every day before the previous last day, as a run from scratch has them; computed:
+        // that day and the new ones (with ffill, every date up to the new last minute's day).
         const from = recomputedFrom(previous);
         const reused = scratch.dates.filter((date) => date < from).length;
         expect(after.aggregate).toMatchObject(reused > 0 ? { mode: 'append', reused_days: reused } : { mode: 'full', reused_days: 0 });
+        if (gaps === 'ffill' && reused > 0) {
+          const computed = scratch.dates.filter((date) => date >= from && date <= dayOf(bars[next - 1]!.t)).length;
+          expect((after.aggregate.days as number) - reused, `computed from ${from}`).toBe(computed);
+        }
         before = after;
         previous = next;
       }

@@ -48,11 +48,11 @@ class Project {
     await writeFile(this.path('pipeline.yaml'), `stages:\n  ingest: { source: ${source}${extra} }\n`);
   }
 
-  async run(options: { force?: boolean; signal?: AbortSignal; set?: string[] } = {}) {
+  async run(options: { force?: boolean; signal?: AbortSignal; set?: string[]; targets?: string[] } = {}) {
     this.events.length = 0;
     const project = await loadProject({ cwd: this.root, set: options.set ?? [] });
     // `--force` forces the stages named: both, as `pipeline run ingest aggregate --force`.
-    const targets = options.force ? ['ingest', 'aggregate'] : ['aggregate'];
+    const targets = options.targets ?? (options.force ? ['ingest', 'aggregate'] : ['aggregate']);
     const result = await runPipeline(project, { targets, force: options.force, signal: options.signal, onEvent: (e) => this.events.push(e) });
     return result;
   }
@@ -185,6 +185,41 @@ describe('a refresh that is not rows appended runs from scratch, with the result
       const result = await expectFullRunLikeScratch(project, text('current', 4000));
       expect(result.stages[0]!.reasons[1]).toMatch(/^output (missing|modified) \(artifacts\/ingest\//);
     }
+  });
+});
+
+describe('what aggregate takes over', () => {
+  // Feb 27 and 28, then Mar 1 and 2: the last month holds two days.
+  const four = minuteBars({ first: '2022-02-27', days: 4, seed: 31 });
+  const fourText = (rows: readonly typeof four[number][]) => `${headerLine('current')}\n${rows.map((b) => `${barLine(b, 'current')}\n`).join('')}`;
+
+  test('an edit in the last month before its last day, with rows appended: that month is computed again', async () => {
+    const project = await Project.create(fourText(four.slice(0, 3 * 1440 + 700)));
+    expect((await project.run()).outcome).toBe('success');
+    // Mar 1 edited (its close), Mar 2 completed: ingest reads the whole file, and only the March part differs.
+    const edited = fourText([...four.slice(0, 2 * 1440 + 10), { ...four[2 * 1440 + 10]!, close: four[2 * 1440 + 10]!.close * 1.5, high: four[2 * 1440 + 10]!.close * 1.5 }, ...four.slice(2 * 1440 + 11)]);
+    await replaceFile(project.path(SOURCE), edited);
+    expect((await project.run()).outcome).toBe('success');
+    // Not the rows appended: Mar 1 is computed again (with February, the days of the changed month's part).
+    expect(await project.reports()).toMatchObject({ ingest: { mode: 'full' }, aggregate: { mode: 'append', reused_days: 2 } });
+    expect(project.info('aggregate')[0]).toMatch(/; computed 2, reused 2 \(append\)$/);
+    const scratch = await fromScratch(edited);
+    expect(await project.outputs()).toEqual(scratch.outputs);
+  });
+
+  test('after several refreshes of ingest alone, aggregate still computes only from the last day it saw', async () => {
+    const project = await ranOn('current', 3000);
+    // Feb 28 was the last day aggregate saw; ingest alone then appends twice, into March.
+    for (const rows of [4500, 5000]) {
+      await replaceFile(project.path(SOURCE), text('current', rows));
+      expect((await project.run({ targets: ['ingest'] })).outcome).toBe('success');
+      expect((await project.reports()).ingest).toMatchObject({ mode: 'append', rows_kept: rows });
+    }
+    expect((await project.run()).outcome).toBe('success');
+    // Feb 26 and 27 taken over; Feb 28 (incomplete before) and Mar 1 computed.
+    expect((await project.reports()).aggregate).toMatchObject({ mode: 'append', reused_days: 2, days: 4 });
+    expect(project.info('aggregate')[0]).toMatch(/; computed 2, reused 2 \(append\)$/);
+    expect(await project.outputs()).toEqual((await fromScratch(text('current', 5000))).outputs);
   });
 });
 

@@ -108,7 +108,8 @@ describe('an incremental stage gets its previous run only when its input just gr
 
 describe('folder outputs', () => {
   // p writes one file per line of the source into parts/; on an append it keeps the files of the old
-  // lines (hard links) and writes only the new ones. q reads the folder and is told which files changed.
+  // lines (hard links), writes only the new ones and declares the folder appended to. q reads the folder
+  // and is told which files changed, and whether it only grew since q last read it.
   const P_WRITE = `${LOG_PREVIOUS}
     const lines = text.split('\\n').filter(Boolean);
     const name = (i) => 'parts/' + String(i).padStart(3, '0') + '.txt';
@@ -117,6 +118,7 @@ describe('folder outputs', () => {
     if (change?.kind === 'appended') {
       first = readFileSync(ctx.inputs[0], 'utf8').slice(0, change.previousSize).split('\\n').filter(Boolean).length;
       for (let i = 0; i < first; i++) await ctx.previous.keep(name(i));
+      ctx.previous.appended('parts/');
     }
     for (let i = first; i < lines.length; i++) writeFileSync(ctx.output(name(i)), lines[i]);
     writeFileSync(ctx.output('count.txt'), String(lines.length));`;
@@ -150,7 +152,7 @@ describe('folder outputs', () => {
     await rig.write('data/in.txt', 'one\ntwo\nthree\n');
     const result = await rig.run();
     expect(result.stages.map((s) => s.action)).toEqual(['ran', 'ran']);
-    expect(await handed(rig)).toEqual([null, null, [{ kind: 'appended', previousSize: 8, size: 14 }], [{ kind: 'files', changed: [], added: ['002.txt'], removed: [] }]]);
+    expect(await handed(rig)).toEqual([null, null, [{ kind: 'appended', previousSize: 8, size: 14 }], [{ kind: 'files', changed: [], added: ['002.txt'], removed: [], appended: true }]]);
     // The same file (inode), not a copy: carried over from the previous run.
     const after = await stat(rig.path('artifacts/p/parts/000.txt'));
     expect(after.ino).toBe(before.ino);
@@ -164,7 +166,8 @@ describe('folder outputs', () => {
     expect((await rig.cli(['status'])).stdout).toBe('p: output modified (artifacts/p/parts/)\nq: input changed (artifacts/p/parts/); upstream stale (p)\n');
     await rig.write('data/in.txt', 'one\ntwo\nthree\n');
     await rig.run();
-    expect((await handed(rig)).slice(2)).toEqual([null, [{ kind: 'files', changed: [], added: ['002.txt'], removed: [] }]]);
+    // p started over: q is told which files changed, but not that the folder only grew.
+    expect((await handed(rig)).slice(2)).toEqual([null, [{ kind: 'files', changed: [], added: ['002.txt'], removed: [], appended: false }]]);
     expect(await rig.read('artifacts/p/parts/001.txt')).toBe('two');
   });
 
@@ -182,7 +185,24 @@ describe('folder outputs', () => {
     await rig.run({ targets: ['p'] });
     expect((await rig.cli(['gc'])).code).toBe(0);
     await rig.run();
-    expect(await lastHanded(rig)).toEqual([{ kind: 'files', changed: [], added: ['002.txt'], removed: [] }]);
+    expect(await lastHanded(rig)).toEqual([{ kind: 'files', changed: [], added: ['002.txt'], removed: [], appended: true }]);
+  });
+
+  test('appended through several runs of the writer alone; a run from scratch between breaks the chain', async () => {
+    for (const text of ['one\ntwo\nthree\n', 'one\ntwo\nthree\nfour\n']) {
+      await rig.write('data/in.txt', text);
+      await rig.run({ targets: ['p'] });
+    }
+    await rig.run();
+    expect(await lastHanded(rig)).toEqual([{ kind: 'files', changed: [], added: ['002.txt', '003.txt'], removed: [], appended: true }]);
+
+    // An edit (not an append): p starts over, then appends again; q last read the folder before the edit.
+    await rig.write('data/in.txt', 'one\nTWO\nthree\nfour\n');
+    await rig.run({ targets: ['p'] });
+    await rig.write('data/in.txt', 'one\nTWO\nthree\nfour\nfive\n');
+    await rig.run({ targets: ['p'] });
+    await rig.run();
+    expect(await lastHanded(rig)).toEqual([{ kind: 'files', changed: ['001.txt'], added: ['004.txt'], removed: [], appended: false }]);
   });
 
   test('the no-op answer watches the files inside a folder', async () => {

@@ -24,8 +24,19 @@ export type InputChange =
   | { readonly kind: 'unchanged' }
   /** A file that starts with exactly the `previousSize` bytes the previous run read, and is longer now. */
   | { readonly kind: 'appended'; readonly previousSize: number; readonly size: number }
-  /** A folder (an upstream folder output): the files, by path inside it, that differ from last time. */
-  | { readonly kind: 'files'; readonly changed: readonly string[]; readonly added: readonly string[]; readonly removed: readonly string[] };
+  /**
+   * A folder (an upstream folder output): the files, by path inside it, that differ from last time.
+   * `appended`: every record the folder held when this stage last read it is still there, unchanged,
+   * and every new record comes after all of them, as the upstream stage declared at each of its runs
+   * since (`PreviousRun.appended`); false when that can't be vouched for.
+   */
+  | {
+      readonly kind: 'files';
+      readonly changed: readonly string[];
+      readonly added: readonly string[];
+      readonly removed: readonly string[];
+      readonly appended: boolean;
+    };
 
 /**
  * What an incremental stage gets to update its previous outputs instead of starting over. The runner
@@ -45,6 +56,14 @@ export interface PreviousRun {
    * write to a kept file: it is the previous run's file too.
    */
   keep(file: string): Promise<void>;
+  /**
+   * Declares that the new folder output `file` (e.g. 'minutes.arrow/') holds every record the previous
+   * one held, unchanged, with new records appended after all of them (rows appended to a source sorted
+   * by time). Once the run succeeds the runner remembers it (machine-local, in the run cache), and a
+   * downstream incremental stage that read an earlier version is told (`InputChange.appended`), so it
+   * can take over more than the files that did not change. Declare it only when it holds.
+   */
+  appended(file: string): void;
 }
 
 /** An output being written by the runner's hashing writer (`StageContext.writer`). */

@@ -151,6 +151,51 @@ export class RunCache {
     }
   }
 
+  /**
+   * Remembers that the folder with hash `to` is the folder with hash `from` with records appended
+   * (a stage declared it: PreviousRun.appended): artifacts/.cache/appended/<to>.json lists every such
+   * `from`. A fact about contents, so it holds however the folder comes back (a rerun, a restore).
+   */
+  async saveAppended(to: Sha256, from: Sha256): Promise<void> {
+    if (to === from) return;
+    const file = join(this.dir, 'appended', `${to}.json`);
+    const known = await this.appendedFrom(to);
+    if (known.includes(from)) return;
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = tmpName(file);
+    await writeFile(tmp, JSON.stringify([...known, from].sort()));
+    await rename(tmp, file);
+  }
+
+  private async appendedFrom(to: Sha256): Promise<Sha256[]> {
+    try {
+      const parsed = JSON.parse(await readFile(join(this.dir, 'appended', `${to}.json`), 'utf8')) as unknown;
+      return Array.isArray(parsed) ? parsed.filter((h): h is Sha256 => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * True when the folder with hash `to` is the one with hash `from` with records appended, in one step
+   * or through a chain of them (refreshes upstream while this stage did not run), as recorded by
+   * saveAppended. Follows at most `limit` records.
+   */
+  async isAppendedTo(to: Sha256, from: Sha256, limit = 1000): Promise<boolean> {
+    const seen = new Set<Sha256>([to]);
+    const queue: Sha256[] = [to];
+    while (queue.length > 0 && seen.size <= limit) {
+      for (const earlier of await this.appendedFrom(queue.shift()!)) {
+        if (earlier === from) return true;
+        if (!seen.has(earlier)) {
+          seen.add(earlier);
+          queue.push(earlier);
+        }
+      }
+    }
+    return false;
+  }
+
   /** The objects an output needs: the file's, or a folder's manifest and its files'. */
   private async objectsOf(path: string, out: LockedOutput): Promise<{ size: number; hash: Sha256 }[] | undefined> {
     if (!isFolder(path)) return [out];
@@ -292,6 +337,16 @@ export class RunCache {
       const path = join(closuresDir, file);
       bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
       if (!options.dry) await rm(path, { force: true });
+    }
+    // What folders grew from what: a few bytes a refresh, kept for as long as the cache is (any of
+    // them may be what a downstream stage last read), dropped when it is emptied.
+    if (options.all) {
+      const appendedDir = join(this.dir, 'appended');
+      for (const file of await readdir(appendedDir).catch(() => [] as string[])) {
+        const path = join(appendedDir, file);
+        bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
+        if (!options.dry) await rm(path, { force: true });
+      }
     }
     return { runs, objects, bytes };
   }

@@ -12,7 +12,7 @@ import { ConfigError, suggestion } from './config.ts';
 import type { PipelineEvent, RunResult, StageOutcome } from './events.ts';
 import { filesIn, hashFolder, isFolder, type KnownFile, type Manifest } from './folder.ts';
 import { artifactPath, withDownstream, withUpstream, type StageNode } from './graph.ts';
-import { sameStamp, sha256File, stampOf, StatCache } from './hash.ts';
+import { sameStamp, sha256File, stampOf, StatCache, type Sha256 } from './hash.ts';
 import { folderOf, offerPrevious, previousRun, type PreviousOffer } from './incremental.ts';
 import { readLock, writeLock, type Lock, type LockEntry, type LockedOutput } from './lock.ts';
 import { acquireProjectLock, WaitInterrupted, type ProjectLock } from './mutex.ts';
@@ -232,6 +232,10 @@ async function execute(
     await cache.save(name, result.entry, join(project.artifactsDir, name), result.seconds, result.manifests).catch((error: unknown) =>
       emit({ type: 'info', stage: name, message: `outputs not kept in the run cache: ${errorMessage(error)}` }),
     );
+    // A folder the stage declared grown from its previous one: downstream stages may take over more.
+    for (const [to, from] of result.appended) {
+      await cache.saveAppended(to, from).catch((error: unknown) => emit({ type: 'info', stage: name, message: `not remembered as appended: ${errorMessage(error)}` }));
+    }
     await stat.save().catch(() => {});
     emit({ type: 'done', stage: name, seconds: result.seconds });
     outcomes.push({ stage: name, action: 'ran', reasons, seconds: result.seconds, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) });
@@ -272,6 +276,8 @@ type StageResult =
       readonly seconds: number;
       readonly warnings: readonly string[];
       readonly manifests: Readonly<Record<string, Manifest>>;
+      /** (new hash, previous hash) of each folder output the stage declared as the previous one with records appended. */
+      readonly appended: readonly (readonly [Sha256, Sha256])[];
     }
   | { readonly kind: 'failed'; readonly message: string; readonly error: unknown }
   /** It ran, but something its fingerprint read moved meanwhile: the outputs were thrown away. */
@@ -420,7 +426,13 @@ async function executeStage(
       ...(node.stage.incremental ? { inputSizes: check.now.inputSizes } : {}),
       outputs,
     };
-    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings, manifests };
+    const appended: [Sha256, Sha256][] = [];
+    for (const file of incremental?.appended ?? []) {
+      const path = artifactPath(name, file);
+      const before = previousEntry?.outputs[path];
+      if (before && outputs[path]) appended.push([outputs[path].hash, before.hash]);
+    }
+    return { kind: 'ran', entry, seconds: Math.round(seconds * 1000) / 1000, warnings, manifests, appended };
   } finally {
     // Gone after a successful swap; removes the partial files of a failed or interrupted run.
     await discardStaging(staging);

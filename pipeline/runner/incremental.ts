@@ -6,7 +6,9 @@
 //   - every output is there with the size and hash the lock recorded;
 //   - each input is unchanged, a file whose first bytes hash to the recorded hash at the recorded size
 //     (rows appended; the prefix hash comes out of the same read as the new file's hash), or a folder
-//     whose previous manifest the run cache still holds, so that its changed files can be named.
+//     whose previous manifest the run cache still holds, so that its changed files can be named; and
+//     when the upstream stage declared, at each run since, that its new folder is the previous one with
+//     records appended (PreviousRun.appended, remembered in the run cache), the stage is told so.
 // Anything else is a run from scratch, and so is any run under --force. The stage then decides what it
 // can reuse; the property it owes (tested per stage) is that the result equals a run from scratch.
 import { copyFile, link, mkdir } from 'node:fs/promises';
@@ -75,7 +77,8 @@ export async function offerPrevious(node: StageNode, entry: LockEntry | undefine
       const previous = await cache.manifest(before);
       const current = check.now.manifests[input.path];
       if (!previous || !current) return undefined;
-      inputs.push({ kind: 'files', ...manifestDiff(previous, current) });
+      const appended = await cache.isAppendedTo(data.inputs[input.path]!, before);
+      inputs.push({ kind: 'files', ...manifestDiff(previous, current), appended });
     } else {
       return undefined;
     }
@@ -99,8 +102,14 @@ export interface KeptFile extends ManifestEntry {
  * staging folder and listed in `kept` (path inside the stage folder -> recorded hash) so the runner does
  * not hash them again.
  */
-export function previousRun(offer: PreviousOffer, stageDir: string, staging: string, declared: readonly string[]): { previous: PreviousRun; kept: Map<string, KeptFile> } {
+export function previousRun(
+  offer: PreviousOffer,
+  stageDir: string,
+  staging: string,
+  declared: readonly string[],
+): { previous: PreviousRun; kept: Map<string, KeptFile>; appended: Set<string> } {
   const kept = new Map<string, KeptFile>();
+  const appended = new Set<string>();
   const previous: PreviousRun = {
     inputs: offer.inputs,
     output(file) {
@@ -123,6 +132,10 @@ export function previousRun(offer: PreviousOffer, stageDir: string, staging: str
       });
       kept.set(file, { ...entry, from });
     },
+    appended(file) {
+      if (!isFolder(file) || !offer.folders.has(file)) throw new Error(`previous.appended(${JSON.stringify(file)}): not a previous folder output`);
+      appended.add(file);
+    },
   };
-  return { previous, kept };
+  return { previous, kept, appended };
 }

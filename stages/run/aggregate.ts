@@ -60,7 +60,11 @@ class DailyAccumulator {
   #current = NaN;
   #lastTimestamp = -Infinity;
 
-  constructor(readonly path: string) {}
+  /** Minutes before `since` (unix seconds) are skipped: a refresh takes their days over. */
+  constructor(
+    readonly path: string,
+    readonly since = -Infinity,
+  ) {}
 
   #allocate() {
     const c = this.#capacity;
@@ -104,17 +108,28 @@ class DailyAccumulator {
     const values = columns.map((data) => data.values as Float64Array);
     const valid = columns.map((data) => (data.nullCount > 0 ? (data.nullBitmap as Uint8Array) : null));
     const n = batch.numRows;
+    const at = (i: number) => (words[2 * i]! >>> 0) + words[2 * i + 1]! * 4294967296;
+    // The first row from `since` on (rows are sorted): the ones before belong to days taken over.
+    let begin = 0;
+    if (n > 0 && at(0) < this.since) {
+      let high = n;
+      while (begin < high) {
+        const mid = (begin + high) >>> 1;
+        if (at(mid) < this.since) begin = mid + 1;
+        else high = mid;
+      }
+    }
 
     // Pass 1: split the batch into runs of one UTC day (rows are sorted, so each day is one run).
     const runStart: number[] = [];
     const runRow: number[] = [];
     let dayEnd = (this.#current + 1) * 86_400;
     let last = this.#lastTimestamp;
-    for (let i = 0; i < n; i++) {
-      const t = (words[2 * i]! >>> 0) + words[2 * i + 1]! * 4294967296;
+    for (let i = begin; i < n; i++) {
+      const t = at(i);
       if (t <= last) throw new Error(`${this.path}: timestamps must be strictly increasing, found ${t} after ${last}`);
       last = t;
-      if (t >= dayEnd || i === 0) {
+      if (t >= dayEnd || i === begin) {
         const day = Math.floor(t / 86_400);
         dayEnd = (day + 1) * 86_400;
         if (day !== this.#current) {
@@ -127,8 +142,8 @@ class DailyAccumulator {
         runRow.push(this.#length - 1);
       }
     }
-    if (n > 0) {
-      const first = (words[0]! >>> 0) + words[1]! * 4294967296;
+    if (begin < n) {
+      const first = at(begin);
       if (first < month.start || last >= month.end) {
         throw new Error(`${this.path}${month.name}: holds minutes outside its month (${new Date(first * 1000).toISOString()} .. ${new Date(last * 1000).toISOString()})`);
       }
@@ -316,11 +331,17 @@ const dayOf = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
 type Context = StageContext<z.output<(typeof aggregate)['params']>>;
 
 /**
- * The refresh: only some parts of minutes.arrow changed (or were added) since the previous run. Each part
- * holds one month, so every day before the first changed month has exactly the minutes it had: its row is
- * taken over, and the days from that month on (at least from the day after the previous data's end) are
- * computed again, carrying the last taken-over row into any gap. Returns why not when that can't be
- * vouched for; the caller then computes every day.
+ * The refresh: only some parts of minutes.arrow changed (or were added) since the previous run.
+ * - When ingest declared the minutes only appended to (every earlier minute unchanged, every new one
+ *   after them all; `appended`, vouched for by the runner across the runs in between), every day before
+ *   the previous data's last day has exactly the minutes it had: its row is taken over, even inside the
+ *   month whose part was rebuilt. That last day may have been incomplete: it and the new days are
+ *   computed, from the minutes of that day on (the earlier rows of its part are skipped).
+ * - Otherwise each part holds one month, so every day before the first changed month has exactly the
+ *   minutes it had, and the days from that month on (at least from the day after the previous data's
+ *   end) are computed again.
+ * The last taken-over row is carried into any gap. Returns why not when nothing can be vouched for or
+ * taken over; the caller then computes every day.
  */
 async function appendRun(ctx: Context, dir: string, parts: readonly string[]): Promise<{ daily: Rows; report: AggregateReport } | string> {
   const previous = ctx.previous!;
@@ -346,13 +367,20 @@ async function appendRun(ctx: Context, dir: string, parts: readonly string[]): P
   // The previous data's first and last day with minutes: its output rows and its gap days span them.
   const dataFirst = Math.min(dayOf(before.first_date), ...gapDays);
   const dataLast = Math.max(dayOf(before.last_date), ...gapDays);
-  const from = Math.min(monthOfPart(parts[firstChanged]!)!.start / 86_400, dataLast + 1);
+  const from = change.appended ? dataLast : Math.min(monthOfPart(parts[firstChanged]!)!.start / 86_400, dataLast + 1);
   if (from <= dataFirst) return 'the changed minutes reach back to the first day';
-
-  const days = new DailyAccumulator(dir);
-  await accumulate(ctx, dir, parts.slice(firstChanged), days);
   let reused = 0;
   while (reused < old.length && old.date[reused]! < from) reused++;
+  if (reused === 0) return 'no earlier day to take over';
+
+  const since = from * 86_400;
+  const days = new DailyAccumulator(dir, since);
+  await accumulate(
+    ctx,
+    dir,
+    parts.filter((part) => monthOfPart(part)!.end > since),
+    days,
+  );
   const last = reused - 1;
   const carry = last >= 0 ? { price: old.columns.price[last]!, vwap: old.columns.vwap[last]!, close: old.columns.close[last]! } : undefined;
   const fresh = days.finish(ctx.params.gaps, { from, carry });

@@ -500,6 +500,9 @@ async function appendRun(r: Reading, ctx: Context, path: string, previousSize: n
   for (const name of await listParts(previous.output(MINUTES))) {
     if (!writer.parts.includes(name)) await previous.keep(`${MINUTES}${name}`);
   }
+  // Every previous minute is still there, and every new one comes after them: aggregate may take over
+  // every day before the previous last one, even in the month rebuilt here.
+  previous.appended(MINUTES);
   return {
     ...before,
     source: r.shown,
