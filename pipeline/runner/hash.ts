@@ -1,8 +1,8 @@
 // Content hashes. sha256 is streamed so a ~300 MB source CSV never sits in memory, and a stat cache
 // (size, mtime, ctime, inode, device -> hash) spares rehashing a large file that has not been touched since.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync, type Stats } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** A hex sha256 of some content. Branded so a hash can't be confused with a path or a fingerprint. */
@@ -22,6 +22,40 @@ export async function sha256File(path: string): Promise<Sha256> {
   return (await sha256FileAndPrefix(path)).hash;
 }
 
+/** Bytes read at a time: a chunk is hashed while it is still in the CPU's cache, and the next one read meanwhile. */
+const CHUNK = 1 << 20;
+
+/**
+ * Reads bytes [0, end) of a file (to its end when `end` is undefined) in order, handing each chunk to
+ * `take`. Two buffers used in turn: the next chunk is read (on the thread pool) while `take` works on
+ * this one, and no new memory is touched per chunk, which on a VM costs a host fault a page (a stream's
+ * fresh buffer per chunk hashed the 207 MB source at half the speed). `take` must not keep the chunk.
+ * Returns how many bytes were read.
+ */
+async function readChunks(path: string, take: (chunk: Buffer) => void, end?: number): Promise<number> {
+  const file = await open(path, 'r');
+  try {
+    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let offset = 0;
+    let turn = 0;
+    const next = (at: number) => file.read(buffers[turn]!, 0, end === undefined ? CHUNK : Math.min(CHUNK, end - at), at);
+    let reading = end === 0 ? undefined : next(0);
+    while (reading) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      turn ^= 1;
+      reading = end !== undefined && offset >= end ? undefined : next(offset);
+      // A failed read ahead surfaces at its await, not as an unhandled rejection meanwhile.
+      reading?.catch(() => undefined);
+      take(buffer.subarray(0, bytesRead));
+    }
+    return offset;
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * The sha256 of a file and, in the same read, of its first `prefix` bytes (the hash state is copied
  * when the read reaches that offset). This is how a file that grew is recognised as the old one with
@@ -34,8 +68,7 @@ export async function sha256FileAndPrefix(path: string, prefix?: number): Promis
   let prefixHash: Sha256 | undefined;
   const takePrefix = () => (prefixHash = hash.copy().digest('hex') as Sha256);
   if (prefix === 0) takePrefix();
-  for await (const data of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const chunk = data as Buffer;
+  await readChunks(path, (chunk) => {
     if (prefix !== undefined && prefixHash === undefined && offset + chunk.length >= prefix) {
       hash.update(chunk.subarray(0, prefix - offset));
       takePrefix();
@@ -44,7 +77,7 @@ export async function sha256FileAndPrefix(path: string, prefix?: number): Promis
       hash.update(chunk);
     }
     offset += chunk.length;
-  }
+  });
   return { hash: hash.digest('hex') as Sha256, ...(prefixHash === undefined ? {} : { prefix: prefixHash }) };
 }
 
@@ -52,13 +85,7 @@ export async function sha256FileAndPrefix(path: string, prefix?: number): Promis
 async function sha256Prefix(path: string, size: number): Promise<Sha256 | undefined> {
   fileHashes++;
   const hash = createHash('sha256');
-  let read = 0;
-  if (size > 0) {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, start: 0, end: size - 1 })) {
-      hash.update(chunk as Buffer);
-      read += (chunk as Buffer).length;
-    }
-  }
+  const read = await readChunks(path, (chunk) => hash.update(chunk), size);
   return read === size ? (hash.digest('hex') as Sha256) : undefined;
 }
 
