@@ -15,14 +15,19 @@
 //
 // Parsing costs esbuild's start (~50 ms) and a few ms per file, so each file's dependencies are cached by
 // its content hash in artifacts/.cache/modules.json; an unchanged project only reads and hashes its
-// files, the same bytes the fingerprint hashes anyway.
+// files, the same bytes the fingerprint hashes anyway. Within one process each file is read and hashed
+// once: the stages share most of their modules, and a command builds each closure two or three times
+// (loading the project, checking each stage, the no-op witness). A later closure reuses a file's hash
+// only while its stat stamp (size, mtime, ctime, inode, device) is the one taken before it was read and
+// was not racily close to that read: the stat cache's trust model (hash.ts), for which any write moves
+// ctime. `fresh` (the check after a stage ran, verify.ts) reads every file again.
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, sourceExcerpt, type ConfigIssue } from './config.ts';
-import { canonicalJson, sha256Text, type Sha256 } from './hash.ts';
+import { canonicalJson, racy, sameStamp, sha256Text, stampOf, type FileStamp, type Sha256 } from './hash.ts';
 
 /** How a module names another file. */
 export type DependencyKind = 'import' | 'import()' | 'require' | 'import.meta.resolve' | 'new URL';
@@ -443,6 +448,8 @@ function insideNodeModules(path: string): boolean {
 export class ModuleGraph {
   private dirty = false;
   private readonly used = new Set<string>();
+  /** Files read by this process: the stamp taken before the read, and the hash and text of the bytes read. */
+  private readonly read = new Map<string, { readonly stamp: FileStamp; readonly hash: Sha256; readonly text: string | undefined }>();
 
   private constructor(
     private readonly file: string,
@@ -477,7 +484,23 @@ export class ModuleGraph {
    * there) are a ConfigError listing each with its place, unless `lenient` (the runner's own code, which
    * loads the stage registry by a computed path on purpose).
    */
-  async closure(entry: string, options: { lenient?: boolean; cwd?: string } = {}): Promise<CodeClosure> {
+  /** A file's hash, and its text when it is code: read now, or as read before if its stamp says it has not changed since. */
+  private contents(file: string, fresh: boolean): { hash: Sha256; text: string | undefined } {
+    const st = statSync(file, { throwIfNoEntry: false });
+    const stamp = st && stampOf(st);
+    const known = this.read.get(file);
+    if (!fresh && known && sameStamp(known.stamp, stamp)) return known;
+    const readAt = Date.now();
+    // Sync: source files are small, and a closure reads a hundred of them one after another, where a
+    // trip through the thread pool per file would cost more than the reads.
+    const bytes = readFileSync(file);
+    const read = { hash: sha256Text(bytes), text: isCodeFile(file) ? bytes.toString('utf8') : undefined };
+    if (stamp && st.isFile() && !racy(stamp, readAt)) this.read.set(file, { stamp, ...read });
+    else this.read.delete(file);
+    return read;
+  }
+
+  async closure(entry: string, options: { lenient?: boolean; cwd?: string; fresh?: boolean } = {}): Promise<CodeClosure> {
     const modules = new Map<string, Sha256>();
     const data = new Map<string, string>();
     const absent = new Set<string>();
@@ -487,13 +510,9 @@ export class ModuleGraph {
     while (pending.length > 0) {
       const file = pending.pop()!;
       if (modules.has(file)) continue;
-      // Sync: source files are small, and a closure reads a hundred of them one after another, where a
-      // trip through the thread pool per file would cost more than the reads.
-      const bytes = readFileSync(file);
-      const hash = sha256Text(bytes);
+      const { hash, text } = this.contents(file, options.fresh ?? false);
       modules.set(file, hash);
-      if (!isCodeFile(file)) continue;
-      const text = bytes.toString('utf8');
+      if (text === undefined) continue;
       sources.set(file, text);
       const { dependencies, problems: found } = await this.analysis(file, text, hash);
       for (const problem of found) problems.push({ file, ...problem });

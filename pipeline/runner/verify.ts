@@ -51,7 +51,7 @@ export async function movedSince(reads: StageReads, stage: Stage, modules: Modul
     if (now === undefined) return `${path} was removed while the stage ran`;
     if (now !== hash) return `${path} changed while the stage ran`;
   }
-  const code = await modules.closure(reads.code.entry, { lenient: true });
+  const code = await modules.closure(reads.code.entry, { lenient: true, fresh: true });
   for (const file of new Set([...reads.code.modules.keys(), ...code.modules.keys()])) {
     if (reads.code.modules.get(file) !== code.modules.get(file)) return `${shown(root, file)} changed while the stage ran`;
   }
