@@ -22,7 +22,7 @@ import type { StageContext } from '../contract/stage.ts';
 import { checkStage, statCacheFile, type StageCheck } from './status.ts';
 import { LibraryReader } from './libraries.ts';
 import { pinLoaded } from './loaded.ts';
-import { loadedOtherwise, movedSince } from './verify.ts';
+import { loadedOtherwise, movedSince, type StageReads } from './verify.ts';
 import { recordTiming, type StageTiming } from './timings.ts';
 import { WrittenOutputs } from './written.ts';
 
@@ -42,6 +42,8 @@ export interface RunOptions {
   /** When another run holds the project: wait for it (default) or refuse at once. */
   readonly wait?: boolean;
   readonly waitTimeoutMs?: number;
+  /** Each stage checked, with what its fingerprint was read from (the no-op witness lists those files). */
+  readonly onChecked?: (stage: string, reads: StageReads | undefined) => void;
 }
 
 /** Usage errors in the run options: exit code 2, like config errors. */
@@ -153,6 +155,7 @@ async function execute(
     }
     const node = project.graph.nodes.get(name)!;
     const check = await checkStage(project, node, stages[name], stat, reader);
+    opts.onChecked?.(name, check.reads);
     const forced = thePlan.forced.has(name);
     if (check.fresh && !forced) {
       emit({ type: 'skipped', stage: name });

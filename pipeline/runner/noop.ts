@@ -11,6 +11,7 @@ import { racy, sameStamp, stampOf, type FileStamp } from './hash.ts';
 import { libraryClosure, LibraryReader } from './libraries.ts';
 import { LOCK_FILE } from './lock.ts';
 import type { Project } from './project.ts';
+import type { StageReads } from './verify.ts';
 import { WITNESS_VERSION, witnessPath } from './fast-noop.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +42,8 @@ export async function recordNoopWitness(
   verified: (path: string) => FileStamp | undefined,
   /** Lines the run printed after the stages' (the forecast line): the fast path prints them too. */
   closing: readonly string[] = [],
+  /** What each stage's freshness was decided from (the run's checks); a stage without is computed here. */
+  decidedFrom: ReadonlyMap<string, StageReads | undefined> = new Map(),
 ): Promise<boolean> {
   const root = project.root;
   if (result.dry || result.outcome !== 'success' || result.stages.some((s) => s.action !== 'skipped')) {
@@ -52,7 +55,14 @@ export async function recordNoopWitness(
   const checked = new Set<string>();
   const code = new Set<string>();
   for (const entry of [...RUNNER_ENTRIES, registryModule(root, stagesModule)]) if (existsSync(entry)) code.add(entry);
-  for (const stage of project.stages) code.add(fileURLToPath(stage.module));
+  for (const stage of project.stages) {
+    // The closure the run's check read is the one to witness (the same files, read once).
+    const reads = decidedFrom.get(stage.name);
+    if (reads) {
+      for (const file of reads.code.modules.keys()) files.add(file);
+      for (const path of reads.code.absent) absent.add(path);
+    } else code.add(fileURLToPath(stage.module));
+  }
   for (const entry of code) {
     // The runner's own code loads the registry by a computed path on purpose: lenient.
     const closure = await project.modules.closure(entry, { lenient: true });
@@ -67,7 +77,7 @@ export async function recordNoopWitness(
   }
   const reader = new LibraryReader();
   for (const stage of project.stages) {
-    const libraries = await libraryClosure(stage.module, stage.libraries ?? [], reader);
+    const libraries = decidedFrom.get(stage.name)?.libraries ?? (await libraryClosure(stage.module, stage.libraries ?? [], reader));
     for (const path of libraries.read) files.add(path);
     for (const path of libraries.absent) absent.add(path);
     const node = project.graph.nodes.get(stage.name)!;

@@ -8,6 +8,7 @@ import { recordNoopWitness } from '../../runner/noop.ts';
 import { loadProject, type Project } from '../../runner/project.ts';
 import { statCacheFile } from '../../runner/status.ts';
 import { discardAllStagingSync } from '../../runner/staging.ts';
+import type { StageReads } from '../../runner/verify.ts';
 import { defineCommand, type Io } from '../command.ts';
 import { forecastLine, readForecast } from '../../inspect/forecast.ts';
 import { ArtifactError } from '../../inspect/artifacts.ts';
@@ -96,10 +97,17 @@ async function closingLines(project: Project, result: RunResult): Promise<string
   }
 }
 
-async function recordWitness(startedAt: number, project: Project, io: Io, result: RunResult, closing: readonly string[]): Promise<void> {
+async function recordWitness(
+  startedAt: number,
+  project: Project,
+  io: Io,
+  result: RunResult,
+  closing: readonly string[],
+  checked: ReadonlyMap<string, StageReads | undefined>,
+): Promise<void> {
   try {
     const stat = await StatCache.open(statCacheFile(project.artifactsDir));
-    await recordNoopWitness(startedAt, project, io.env.PIPELINE_STAGES, result, (path) => stat.entry(path), closing);
+    await recordNoopWitness(startedAt, project, io.env.PIPELINE_STAGES, result, (path) => stat.entry(path), closing, checked);
   } catch {
     // Only an optimisation: without a witness the next run takes the full path.
   }
@@ -148,6 +156,7 @@ export const runCommand = defineCommand<RunArgs>({
     };
     process.on('SIGINT', onSigint);
     let result: RunResult;
+    const checked = new Map<string, StageReads | undefined>();
     try {
       result = await runPipeline(project, {
         targets: args.stages ?? [],
@@ -158,6 +167,7 @@ export const runCommand = defineCommand<RunArgs>({
         signal: controller.signal,
         wait: args.wait,
         onEvent: args.json ? undefined : (e) => logger.handle(e),
+        onChecked: (stage, reads) => checked.set(stage, reads),
       });
     } catch (error) {
       // The bar (if any) goes before the error is printed.
@@ -174,7 +184,7 @@ export const runCommand = defineCommand<RunArgs>({
       process.off('SIGINT', onSigint);
     }
     const closing = args.json ? [] : await closingLines(project, result);
-    if (isPlainRun(args)) await recordWitness(startedAt, project, io, result, closing);
+    if (isPlainRun(args)) await recordWitness(startedAt, project, io, result, closing, checked);
     if (args.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (result.dry) printDry(result, io);
     else for (const line of closing) io.stdout.write(`${line}\n`);
