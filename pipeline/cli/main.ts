@@ -112,11 +112,6 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       if (error && error.name !== 'YError') throw error;
       usageError = message ?? error?.message;
     });
-  // After calling a command's handler yargs lays out the whole help text and keeps it, for a handler
-  // that shows help later; ours never do (--help is answered before any handler, usage errors are
-  // worded by usageMessage). That layout (string-width over every row) cost ~14 ms of every command.
-  const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } }).getInternalMethods?.().getUsageInstance?.();
-  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
   // The handler only records what to run: yargs reports strict-mode errors (an unknown option) after
   // calling it, and a mistyped option must not start a run.
   let pending: (() => Promise<number>) | undefined;
