@@ -110,7 +110,7 @@ export async function runPipeline(project: Project, opts: RunOptions = {}): Prom
     await removeStaleStaging(project.artifactsDir);
     stat = await StatCache.open(statCacheFile(project.artifactsDir));
     // Read under the mutex: the run we may have waited for has just rewritten it.
-    const lock: Lock = (await readLock(project.root, { remember: true })) ?? { version: 1, stages: {} };
+    const lock: Lock = (await readLock(project.root)) ?? { version: 1, stages: {} };
     emit({ type: 'plan', stages: thePlan.stages });
     return await execute(project, thePlan, opts, lock, stat, mutex, emit);
   } finally {

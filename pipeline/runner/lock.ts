@@ -1,13 +1,12 @@
 // pipeline.lock: what produced each artifact. YAML with a fixed key order so diffs stay small and a
 // reviewer can read them; meant to be committed next to pipeline.yaml, like dvc.lock.
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml, stringify } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './config.ts';
 import type { Fingerprint } from './fingerprint.ts';
-import { sha256Text, type Sha256 } from './hash.ts';
+import type { Sha256 } from './hash.ts';
 
 export const LOCK_FILE = 'pipeline.lock';
 
@@ -93,48 +92,7 @@ export function parseLock(text: string, label = LOCK_FILE): Lock {
   return { version: 1, stages };
 }
 
-/**
- * The parsed lock, kept on this machine by the sha256 of the text it was parsed from
- * (artifacts/.cache/lock.json): parsing the YAML and checking it against the schema cost ~16 ms of
- * every command, for a file that changes only when a stage runs. Keyed by content, not by stat: the
- * same text always gives the same Lock. Bump PARSED when parseLock or the Lock type changes.
- */
-const PARSED = 1;
-
-function parsedLockFile(root: string): string {
-  return join(root, 'artifacts', '.cache', 'lock.json');
-}
-
-async function recalledLock(root: string, key: string): Promise<Lock | undefined> {
-  try {
-    const kept = JSON.parse(await readFile(parsedLockFile(root), 'utf8')) as { key?: string; lock?: Lock };
-    return kept.key === key ? kept.lock : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function rememberLock(root: string, key: string, lock: Lock): Promise<void> {
-  const text = JSON.stringify({ key, lock });
-  // Only what JSON keeps exactly (a param of .inf or .nan would come back as null).
-  if (!isDeepStrictEqual(JSON.parse(text), { key, lock })) return;
-  const file = parsedLockFile(root);
-  await mkdir(join(root, 'artifacts', '.cache'), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, file);
-  } catch (error) {
-    await unlink(tmp).catch(() => {});
-    throw error;
-  }
-}
-
-/**
- * pipeline.lock of the project at `root`, or undefined when there is none. `remember`: keep the parsed
- * form for the next command (the runner and `status` do; the read-only inspection commands write nothing).
- */
-export async function readLock(root: string, options: { remember?: boolean } = {}): Promise<Lock | undefined> {
+export async function readLock(root: string): Promise<Lock | undefined> {
   let text: string;
   try {
     text = await readFile(join(root, LOCK_FILE), 'utf8');
@@ -142,13 +100,7 @@ export async function readLock(root: string, options: { remember?: boolean } = {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const key = `${PARSED} ${sha256Text(text)}`;
-  const kept = await recalledLock(root, key);
-  if (kept) return kept;
-  const lock = parseLock(text);
-  // Only a cache: failing to keep it changes nothing.
-  if (options.remember) await rememberLock(root, key, lock).catch(() => {});
-  return lock;
+  return parseLock(text);
 }
 
 function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {

@@ -192,7 +192,7 @@ async function closureReasons(project: Project, entry: LockEntry, now: LibraryCl
 
 /** Every active stage, in order: fresh or stale, with the reasons. Reads only; takes no lock. */
 export async function stageStatuses(project: Project, lock?: Lock): Promise<StageStatus[]> {
-  const locked = lock ?? (await readLock(project.root, { remember: true }));
+  const locked = lock ?? (await readLock(project.root));
   const stat = await StatCache.open(statCacheFile(project.artifactsDir));
   const reader = new LibraryReader();
   const stale = new Set<string>();
