@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp, open, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
 import { findLine, readFirstLine, splitCsvFields } from '../lib/data/csv-header.ts';
-import { chunkFloat64, chunkInt64, chunkInt8, chunkValidity, quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
+import { CsvMinutes, IMPLAUSIBLE_TIMESTAMP } from '../lib/data/csv-minutes.ts';
+import { quotedIdentifier, quotedString, withDuckDB } from '../lib/data/duckdb.ts';
 import { headerOf, LAYOUT_NAMES, LAYOUTS, type Layout } from '../lib/data/kaggle-layouts.ts';
-import { columnsOf, listParts, MINUTE_VALUE_COLUMNS, MinutePartsWriter, monthOf, readPart, type MinuteColumns, type SavePart } from '../lib/data/minute-parts.ts';
+import { columnsOf, listParts, MinutePartsWriter, monthOf, readPart, type SavePart } from '../lib/data/minute-parts.ts';
 import type { StageContext } from '../../pipeline/contract/stage.ts';
 import { count } from '../../pipeline/contract/text.ts';
 import type { z } from 'zod';
@@ -14,13 +15,8 @@ import type { ingest } from '../ingest.ts';
 /** The folder output: one Arrow file per UTC month (see stages/lib/data/minute-parts.ts). */
 export const MINUTES = 'minutes.arrow/';
 
-const VALUE_COLUMNS = MINUTE_VALUE_COLUMNS.length;
-
-/** Why a row is dropped; the codes are computed in SQL, the names are the report's keys. */
+/** Why a row is dropped, by its code (1, 2, 3: see csv-minutes.ts); the names are the report's keys. */
 const DROP_REASONS = ['high_below_low', 'non_positive_price', 'non_finite'] as const;
-/** Not drop reasons but errors: a timestamp outside the plausible range, one that is not an integer. */
-const IMPLAUSIBLE_TIMESTAMP = 8;
-const BAD_TIMESTAMP = 9;
 
 /** The first instant a Bitstamp minute can have: 2009-01-03, the day of Bitcoin's first block. */
 export const EARLIEST_TIMESTAMP = Date.UTC(2009, 0, 3) / 1000;
@@ -102,23 +98,17 @@ function closestLayout(found: readonly string[]): Layout {
 
 /**
  * The read_csv query: the layout's explicit schema (no sniffing), NaN and empty fields as NULL (except the
- * timestamp, which must be there), malformed rows collected in a rejects table instead of failing at once,
- * the seven minutes.arrow value columns, and a drop-reason code per row. `sorted` orders by timestamp with a
- * tie-break on every value so that the row kept among duplicates does not depend on the file's order (a row
- * with a trade sorts first).
+ * timestamp, which must be there), malformed rows collected in a rejects table instead of failing at once.
+ * DuckDB only parses: the columns come out as read, and which rows are kept is decided on the way out
+ * (stages/lib/data/csv-minutes.ts). The timestamp is read as a double, so `1325412060.0` (the current
+ * file's spelling) is read, and a non-integer one is caught there (DuckDB's integer parser would round it).
  *
- * `nullstr` matches whole fields exactly, but DuckDB's float parser also reads `-nan`, `NAN`, ` NaN`... as a
- * NaN double: those become NULL too (pandas reads `-nan` as missing and cannot parse the others at all), so
- * no NaN ever passes as a trade. Infinite values are dropped (`non_finite`). The timestamp is read as a
- * double, so `1325412060.0` (the current file's spelling) is read, and because DuckDB's integer parser
- * silently rounds `1600000060.5`: a non-integer one is flagged (code BAD_TIMESTAMP), one outside
- * [EARLIEST_TIMESTAMP, latest) too (IMPLAUSIBLE_TIMESTAMP: milliseconds, say), and the caller turns them
- * into an error with the line.
- *
- * The current layout has no Weighted_Price: a minute has a trade when Volume > 0, and then its
- * weighted_price is the typical price (High + Low + Close) / 3; volume_usd is Volume times that price.
+ * `sorted` orders by timestamp with a tie-break on every value so that the row kept among duplicates does
+ * not depend on the file's order (a row with a trade sorts first). Its values are cleaned in SQL first:
+ * DuckDB's float parser reads `-nan`, `NAN`, ` NaN`... as a NaN double, which must sort as the NULL it
+ * stands for (pandas reads `-nan` as missing and cannot parse the others at all).
  */
-function readSql(path: string, name: string, layout: Layout, sorted: boolean, latest: number): string {
+export function readSql(path: string, name: string, layout: Layout, sorted: boolean): string {
   const header = LAYOUTS[layout];
   const columns = header.map((column) => `${quotedString(column)}: ${quotedString('DOUBLE')}`);
   const q = (column: string) => quotedIdentifier(column);
@@ -136,27 +126,12 @@ function readSql(path: string, name: string, layout: Layout, sorted: boolean, la
     `rejects_table = ${quotedString(`rejects_${name}`)}`,
     `rejects_scan = ${quotedString(`scans_${name}`)}`,
   ];
+  const scan = `read_csv(${quotedString(path)}, ${options.join(', ')})`;
+  if (!sorted) return `SELECT ${header.map(q).join(', ')} FROM ${scan}`;
   const nan = `${quotedString('NaN')}::DOUBLE`;
   const cleaned = [q('Timestamp'), ...header.slice(1).map((column) => `nullif(${q(column)}, ${nan}) AS ${q(column)}`)];
-  const typical = `((${q('High')} + ${q('Low')} + ${q('Close')}) / 3)`;
-  const values =
-    layout === 'legacy'
-      ? header.slice(1).map(q)
-      : [q('Open'), q('High'), q('Low'), q('Close'), q('Volume'), `${q('Volume')} * ${typical}`, `CASE WHEN ${q('Volume')} > 0 THEN ${typical} END`];
-  const prices = (layout === 'legacy' ? ['Open', 'High', 'Low', 'Close', 'Weighted_Price'] : ['Open', 'High', 'Low', 'Close']).map(q).join(', ');
-  const ts = q('Timestamp');
-  // Integers of up to 53 bits are exact in a double (and in the stream's two-int32 reading).
-  const badTimestamp = `(NOT isfinite(${ts}) OR ${ts} <> trunc(${ts}) OR abs(${ts}) > 9007199254740991)`;
-  const implausible = `(${ts} < ${EARLIEST_TIMESTAMP} OR ${ts} >= ${latest})`;
-  const infinite = header.slice(1).map((column) => `isinf(${q(column)})`).join(' OR ');
-  const select = [
-    `(CASE WHEN ${badTimestamp} THEN 0 ELSE ${ts} END)::BIGINT AS ${ts}`,
-    ...values.map((value, i) => `${value} AS ${q(MINUTE_VALUE_COLUMNS[i]!)}`),
-    `(CASE WHEN ${badTimestamp} THEN ${BAD_TIMESTAMP} WHEN ${implausible} THEN ${IMPLAUSIBLE_TIMESTAMP} WHEN ${infinite} THEN 3 ` +
-      `WHEN ${q('High')} < ${q('Low')} THEN 1 WHEN least(${prices}) <= 0 THEN 2 ELSE 0 END)::TINYINT AS drop_reason`,
-  ];
-  const order = sorted ? ` ORDER BY ${[ts, ...MINUTE_VALUE_COLUMNS.map(q)].map((c) => `${c} NULLS LAST`).join(', ')}` : '';
-  return `SELECT ${select.join(', ')} FROM (SELECT ${cleaned.join(', ')} FROM read_csv(${quotedString(path)}, ${options.join(', ')}))${order}`;
+  // The current layout's derived columns are functions of the ones read: ordering by those is the same.
+  return `SELECT * FROM (SELECT ${cleaned.join(', ')} FROM ${scan}) ORDER BY ${header.map((column) => `${q(column)} NULLS LAST`).join(', ')}`;
 }
 
 /** The fast pass met a timestamp that does not increase: the caller reruns sorted. */
@@ -184,6 +159,27 @@ class Tally {
 }
 
 /**
+ * A streamed result's chunks in order, the next one already being fetched (on DuckDB's side, off the
+ * main thread) while the caller works on this one: a fetched chunk is its own buffer, not a view of the
+ * stream. However the caller stops, the fetch under way is waited for, so that nothing is still reading
+ * the result when the connection closes.
+ */
+async function* chunksOf(result: DuckDBResult, signal: AbortSignal): AsyncGenerator<DuckDBDataChunk> {
+  let next = result.fetchChunk();
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      const chunk = await next;
+      if (chunk === null || chunk.rowCount === 0) return;
+      next = result.fetchChunk();
+      yield chunk;
+    }
+  } finally {
+    await next.catch(() => undefined);
+  }
+}
+
+/**
  * Streams the query's chunks into the parts `writer` writes. Returns a Restart (and leaves the parts
  * incomplete) when `mode` is 'fast' and a kept timestamp does not increase: the caller then reruns sorted.
  * After a repeated timestamp the fast pass reads on, timestamps only, to tell whether the file also goes
@@ -193,27 +189,17 @@ class Tally {
 async function convert(
   connection: DuckDBConnection,
   sql: string,
+  minutes: CsvMinutes,
   writer: MinutePartsWriter,
   tally: Tally,
   ctx: { signal: AbortSignal; progress: (p: { done: number; label?: string }) => void },
   mode: 'fast' | 'sorted',
 ): Promise<Restart | undefined> {
-  const result = await connection.stream(sql);
+  const chunks = chunksOf(await connection.stream(sql), ctx.signal);
   let reported = 0;
-  for (;;) {
-    ctx.signal.throwIfAborted();
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) break;
-    const n = chunk.rowCount;
+  for await (const chunk of chunks) {
     // Timestamps as two int32 halves: no BigInt per row (all unix seconds here fit in 53 bits).
-    const int64 = chunkInt64(chunk, 0);
-    const ts = new Int32Array(int64.buffer, int64.byteOffset, 2 * n);
-    const rows: MinuteColumns = {
-      timestamps: ts,
-      values: Array.from({ length: VALUE_COLUMNS }, (_, c) => chunkFloat64(chunk, c + 1)),
-      validity: Array.from({ length: VALUE_COLUMNS }, (_, c) => chunkValidity(chunk, c + 1)),
-    };
-    const reason = chunkInt8(chunk, VALUE_COLUMNS + 1);
+    const { n, timestamps: ts, codes: reason, rows } = minutes.read(chunk);
     tally.rowsRead += n;
 
     let i = 0;
@@ -227,7 +213,7 @@ async function convert(
       }
       const t = (ts[2 * i]! >>> 0) + ts[2 * i + 1]! * 4294967296;
       if (t <= tally.last) {
-        if (mode === 'fast') return { backwards: t < tally.last || (await goesBackwards(result, ctx.signal, ts, reason, i + 1, n, tally.last)) };
+        if (mode === 'fast') return { backwards: t < tally.last || (await goesBackwards(chunks, minutes, ts, reason, i + 1, n, tally.last)) };
         tally.duplicates++;
         i++;
         continue;
@@ -267,8 +253,8 @@ async function convert(
  * largest seen so far.
  */
 async function goesBackwards(
-  result: DuckDBResult,
-  signal: AbortSignal,
+  chunks: AsyncGenerator<DuckDBDataChunk>,
+  minutes: CsvMinutes,
   ts: Int32Array,
   reason: Int8Array,
   from: number,
@@ -283,14 +269,10 @@ async function goesBackwards(
       if (t < largest) return true;
       largest = t;
     }
-    signal.throwIfAborted();
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) return false;
-    n = chunk.rowCount;
+    const { value: chunk, done } = await chunks.next();
+    if (done) return false;
     from = 0;
-    const int64 = chunkInt64(chunk, 0);
-    ts = new Int32Array(int64.buffer, int64.byteOffset, 2 * n);
-    reason = chunkInt8(chunk, VALUE_COLUMNS + 1);
+    ({ n, timestamps: ts, codes: reason } = minutes.read(chunk));
   }
 }
 
@@ -380,7 +362,7 @@ async function fullRun(r: Reading, ctx: Context): Promise<IngestReport> {
     const tally = new Tally();
     let restart: Restart | undefined;
     try {
-      restart = await convert(r.connection, readSql(r.source, mode, r.layout, mode === 'sorted', r.latest), writer, tally, ctx, mode);
+      restart = await convert(r.connection, readSql(r.source, mode, r.layout, mode === 'sorted'), new CsvMinutes(r.layout, EARLIEST_TIMESTAMP, r.latest), writer, tally, ctx, mode);
     } catch (error) {
       await writer.abort();
       throw error;
@@ -484,7 +466,7 @@ async function appendRun(r: Reading, ctx: Context, path: string, previousSize: n
   const tally = new Tally(before.last_unix, Math.floor(before.last_unix / 86_400));
   let why: string | undefined;
   try {
-    const restart = await convert(r.connection, readSql(tail, 'tail', r.layout, false, r.latest), writer, tally, ctx, 'fast');
+    const restart = await convert(r.connection, readSql(tail, 'tail', r.layout, false), new CsvMinutes(r.layout, EARLIEST_TIMESTAMP, r.latest), writer, tally, ctx, 'fast');
     if (restart) why = `the appended rows are not all after the previous last minute ${isoUtc(before.last_unix)}`;
     else await throwOnRejects(r.connection, 'tail', r.shown, r.layout);
   } catch (error) {

@@ -32,20 +32,13 @@ export async function withDuckDB<T>(options: DuckDBOptions, use: (connection: Du
   }
 }
 
-/** A column of a chunk as a view on DuckDB's own buffer (valid until the next fetch): copy what you keep. */
+/**
+ * A column of a chunk as doubles. The bindings hand out a copy of DuckDB's buffer (a fresh Buffer per call:
+ * they are built without external buffers), so it stays valid after the chunk, and each call costs a copy.
+ */
 export function chunkFloat64(chunk: DuckDBDataChunk, column: number): Float64Array {
   const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, column), chunk.rowCount * 8);
   return new Float64Array(bytes.buffer, bytes.byteOffset, chunk.rowCount);
-}
-
-export function chunkInt64(chunk: DuckDBDataChunk, column: number): BigInt64Array {
-  const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, column), chunk.rowCount * 8);
-  return new BigInt64Array(bytes.buffer, bytes.byteOffset, chunk.rowCount);
-}
-
-export function chunkInt8(chunk: DuckDBDataChunk, column: number): Int8Array {
-  const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, column), chunk.rowCount);
-  return new Int8Array(bytes.buffer, bytes.byteOffset, chunk.rowCount);
 }
 
 /** The column's validity as bytes in Arrow's layout (LSB first, bit set = not null), or null when all valid. */
