@@ -114,8 +114,10 @@ export function readSql(path: string, name: string, layout: Layout, sorted: bool
   const q = (column: string) => quotedIdentifier(column);
   const options = [
     'header = true',
-    // Small read buffers: DuckDB's default (tens of MB per thread) costs RSS and, on 2 cores, speed.
-    'buffer_size = 8000000',
+    // Small read buffers: DuckDB's default (tens of MB per thread) costs RSS, and the result comes out in
+    // file order, one buffer's rows at a time: smaller buffers keep both threads busy and the stream fed
+    // (2 MB against 8 MB: 2-6% less wall for ingest + aggregate on the full-size sample, same peak RSS).
+    'buffer_size = 2000000',
     'auto_detect = false',
     `delim = ','`,
     `quote = '"'`,
