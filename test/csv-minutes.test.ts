@@ -9,6 +9,7 @@ import { BAD_TIMESTAMP, CsvMinutes } from '../stages/lib/data/csv-minutes.ts';
 import { quotedIdentifier as q, quotedString, withDuckDB } from '../stages/lib/data/duckdb.ts';
 import { LAYOUTS, type Layout } from '../stages/lib/data/kaggle-layouts.ts';
 import { MINUTE_VALUE_COLUMNS } from '../stages/lib/data/minute-parts.ts';
+import { sfc32 } from '../stages/lib/data/minute-random.ts';
 import { EARLIEST_TIMESTAMP, readSql } from '../stages/run/ingest.ts';
 import { removeProject, tempProject } from './data-helpers.ts';
 
@@ -36,23 +37,13 @@ function referenceSql(path: string, layout: Layout): string {
   return `SELECT ${select.join(', ')} FROM (SELECT ${cleaned.join(', ')} FROM ${scan})`;
 }
 
-/** A deterministic stream of numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ODD_VALUES = ['NaN', 'nan', '', '-nan', 'NAN', ' NaN', 'inf', '-inf', 'Infinity', '0', '-0', '-1', '1e308', '-5.5'];
 const ODD_TIMESTAMPS = ['1600000060.5', '-nan', 'inf', '1600000000000', '-60', '1.6e9', '1600000120.0', '9007199254740993', String(LATEST), String(LATEST - 60), String(EARLIEST_TIMESTAMP), String(EARLIEST_TIMESTAMP - 1)];
 
 /** Rows of `layout`: mostly plain bars, one value in ten and one timestamp in fifty odd. */
 function csvOf(layout: Layout, rows: number, seed: number): string {
-  const next = random(seed);
+  const rng = sfc32(seed);
+  const next = () => rng.uniform();
   const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
   const lines = [LAYOUTS[layout].join(',')];
   let t = 1_600_000_000;
