@@ -1,8 +1,8 @@
 // DuckDB's chunks of a Kaggle CSV's columns, as read (doubles, NULL where a field was `NaN`, `nan` or
 // empty), turned into the rows of minutes.arrow, each with a code saying whether it is kept and why
-// not. DuckDB only parses; this checking and the current layout's derived columns are done here, in one
-// pass over each chunk's buffers, because the same expressions in SQL cost DuckDB's two threads more
-// than the whole conversion costs the main thread (see README, Benchmarks).
+// not. DuckDB only parses; this checking and the current layout's derived columns are done here, in a few
+// tight loops over each chunk's columns, because the same expressions in SQL cost DuckDB's two threads
+// about three times the CPU these loops cost the main thread (see README, Benchmarks).
 //
 // What a row's code means, in this order of precedence (the first that applies):
 //   BAD_TIMESTAMP (9)         the timestamp is not an integer (NaN, infinite, 1600000060.5) or above 2^53;
